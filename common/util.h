@@ -1,0 +1,16 @@
+/* Bounded parsing and secret wiping shared by every program. */
+#ifndef KIOSK_UTIL_H
+#define KIOSK_UTIL_H
+
+#include <stddef.h>
+
+/*
+ * strtonum-style: parse a decimal in [min, max].  On error returns 0 and
+ * sets *errstr to "invalid", "too small" or "too large"; else *errstr = NULL.
+ */
+long long	parse_num(const char *s, long long min, long long max,
+		    const char **errstr);
+/* Wipe a secret; never optimised away. */
+void		secure_wipe(void *p, size_t len);
+
+#endif
