@@ -1,0 +1,94 @@
+# Shared helpers for the integration tests (bash).  Sourced by each
+# tests/integration/*.sh; tests/run provides KIOSK_BUILDDIR, KIOSK_SRCDIR and
+# a private KIOSK_TMP, tools/check the pcscd environment (tests/services.sh).
+
+: "${KIOSK_BUILDDIR:?run through tests/run}"
+: "${KIOSK_TMP:?run through tests/run}"
+B=$KIOSK_BUILDDIR
+S=$KIOSK_SRCDIR
+T=$KIOSK_TMP
+PKI_BIN=$B/certs/kiosk-pki
+VCARD_BIN=$B/tests/vcard/kiosk-vcard
+CARD_BIN=$B/kioskd/card/kiosk-card
+lib_failed=0
+lib_pids=""
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; lib_failed=1; }
+
+# check NAME CMD...: ok when CMD succeeds
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1 (got '$2', want '$3')"
+	fi
+}
+
+# value KEY FILE: the value of a "key: value" line
+value() {
+	sed -n "s/^$1: //p" "$2" | head -n 1
+}
+
+lib_cleanup() {
+	local p
+	for p in $lib_pids; do kill "$p" 2>/dev/null; done
+	for p in $lib_pids; do wait "$p" 2>/dev/null; done
+	lib_pids=""
+}
+trap lib_cleanup EXIT
+
+# reader_has_card READER: pcscd reports a card present in READER (no APDU sent)
+reader_has_card() {
+	opensc-tool -l 2>/dev/null | grep -F "$1" | grep -q ' Yes '
+}
+
+# start_vcard PORT READER LOG [kiosk-vcard options...]: insert a virtual card
+# and wait until pcscd sees it.  Sets VCARD_PID.
+start_vcard() {
+	local port=$1 reader=$2 log=$3 i=0
+	shift 3
+	"$VCARD_BIN" --port "$port" --log "$log" "$@" >>"$log.out" 2>&1 &
+	VCARD_PID=$!
+	lib_pids="$lib_pids $VCARD_PID"
+	until reader_has_card "$reader"; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$VCARD_PID" 2>/dev/null; then
+			echo "start_vcard: card did not appear in '$reader'" >&2
+			cat "$log.out" >&2 2>/dev/null
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# stop_vcard: remove the card and wait until pcscd has noticed
+stop_vcard() {
+	local reader=${1:-$KIOSK_READER0} i=0
+	[ -n "${VCARD_PID:-}" ] || return 0
+	kill "$VCARD_PID" 2>/dev/null
+	wait "$VCARD_PID" 2>/dev/null
+	VCARD_PID=""
+	while reader_has_card "$reader"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.05
+	done
+}
+
+# apdus LOG: the C-APDUs the card saw, one per line
+apdus() {
+	sed -n 's/^C: //p' "$1"
+}
+
+finish() {
+	lib_cleanup
+	exit $lib_failed
+}
