@@ -92,3 +92,18 @@ finish() {
 	lib_cleanup
 	exit $lib_failed
 }
+
+# apdu_count LOG ERE: how many C-APDUs the card saw match ERE
+apdu_count() {
+	apdus "$1" | grep -Ec "$2"
+}
+
+# apdu_before LOG ERE: the C-APDU sent just before the first one matching ERE
+apdu_before() {
+	apdus "$1" | grep -E -B1 -m1 "$2" | head -n 1
+}
+
+# apdu_after LOG ERE: the C-APDU sent just after the first one matching ERE
+apdu_after() {
+	apdus "$1" | grep -E -A1 -m1 "$2" | sed -n 2p
+}

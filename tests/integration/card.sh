@@ -25,9 +25,9 @@ expect_eq "info issuer" "$(value cert-issuer "$T/info.out")" "$want_issuer"
 want_na=$(date -u -d "$(openssl x509 -in "$C/auth.crt" -noout -enddate | sed 's/^notAfter=//')" +%Y-%m-%dT%H:%M:%SZ)
 expect_eq "info not-after" "$(value cert-not-after "$T/info.out")" "$want_na"
 check "certificate read is byte-identical to the issued one" cmp -s "$T/read.der" "$T/auth.der"
-check "info never selects 0001/001A/001B" bash -c "! apdus '$T/info.log' | grep -Eq '^00A4020C02(0001|001A|001B)'" 
-check "info sends no VERIFY with data" bash -c "! apdus '$T/info.log' | grep -Eq '^00200080..'"
-check "info sends an empty VERIFY on 0018" bash -c "apdus '$T/info.log' | grep -A1 -x 00A4020C020018 | grep -qx 00200080"
+expect_eq "info never selects 0001/001A/001B" "$(apdu_count "$T/info.log" '^00A4020C02(0001|001A|001B)$')" 0
+expect_eq "info sends no VERIFY with data" "$(apdu_count "$T/info.log" '^00200080..')" 0
+expect_eq "info sends an empty VERIFY on 0018" "$(apdu_after "$T/info.log" '^00A4020C020018$')" 00200080
 expect_eq "info SELECTs the JPKI AID first" "$(apdus "$T/info.log" | head -n 1)" 00A4040C0AD392F000260100000001
 
 # --- sign with the right PIN; the signature verifies with the certificate
@@ -40,15 +40,15 @@ openssl x509 -in "$C/auth.crt" -noout -pubkey >"$T/pub.pem"
 check "signature verifies as sha256WithRSA over the challenge" \
     openssl dgst -sha256 -verify "$T/pub.pem" -signature "$T/sig.bin" "$T/chal.bin"
 expect_eq "exactly one VERIFY with data" "$(apdus "$T/info.log" | grep -c '^0020008004')" 1
-check "signature command sent after SELECT 0017" bash -c "apdus '$T/info.log' | grep -B1 '^802A0080' | head -n 1 | grep -qx 00A4020C020017"
-check "card unpowered after the PIN session" bash -c "tail -n 3 '$T/info.log' | grep -qx 'EV: power-off'"
-check "PIN never appears in the output" bash -c "! grep -q 4321 '$T/sign.out' '$T/sign.err'"
+expect_eq "signature command sent after SELECT 0017" "$(apdu_before "$T/info.log" '^802A0080')" 00A4020C020017
+expect_eq "card unpowered right after the PIN session" "$(grep -A3 -E '^C: 802A0080' "$T/info.log" | grep -c '^EV: power-off')" 1
+expect_eq "PIN never appears in the output" "$(cat "$T/sign.out" "$T/sign.err" | grep -c 4321)" 0
 
 # --- PIN format is checked before anything reaches the card
 : >"$T/info.log"
 echo 12a4 | "$CARD_BIN" --reader "$R0" sign --challenge "$chal" >/dev/null 2>"$T/fmt.err"
 expect_eq "bad PIN format exits 6" "$?" 6
-check "bad PIN format sends no VERIFY" bash -c "! apdus '$T/info.log' | grep -q '^00200080..'"
+expect_eq "bad PIN format sends no VERIFY" "$(apdu_count "$T/info.log" '^00200080..')" 0
 
 # --- wrong PIN: tries count down, a right PIN resets them
 echo 0000 | "$CARD_BIN" --reader "$R0" sign --challenge "$chal" >/dev/null 2>"$T/w1.err"
@@ -76,7 +76,7 @@ start_vcard "$P0" "$R0" "$T/block2.log" "${card_args[@]}" --state "$state" || { 
 expect_eq "still blocked after a restart (info)" "$(value pin-tries "$T/binfo.out")" blocked
 echo 1234 | "$CARD_BIN" --reader "$R0" sign --challenge "$chal" >/dev/null 2>&1
 expect_eq "sign on a blocked card exits 4" "$?" 4
-check "no VERIFY with data sent to a blocked card" bash -c "! apdus '$T/block2.log' | grep -q '^0020008004'"
+expect_eq "no VERIFY with data sent to a blocked card" "$(apdu_count "$T/block2.log" '^0020008004')" 0
 stop_vcard "$R0"
 
 # --- card pulled in the middle of the certificate read
@@ -128,6 +128,6 @@ wait $wpid
 expect_eq "watch exits 0" "$?" 0
 check "watch saw the insertion" grep -q "^inserted $R0" "$T/watch.out"
 check "watch saw the removal" grep -q "^removed $R0" "$T/watch.out"
-check "insertion reported before removal" bash -c "grep -E '^(inserted|removed)' '$T/watch.out' | head -n 1 | grep -q ^inserted"
+expect_eq "insertion reported before removal" "$(grep -E '^(inserted|removed)' "$T/watch.out" | head -n 1 | cut -d' ' -f1)" inserted
 
 finish

@@ -19,7 +19,9 @@ for seed in $(seq 1 "$seeds"); do
 	start_vcard "$P0" "$R0" "$T/f$seed.log" --cert "$C/auth.crt" --key "$C/auth.key" --fuzz "$seed" \
 	    || { not_ok "vcard --fuzz $seed start"; continue; }
 	for cmd in info sign; do
-		echo 1234 | timeout 30 "$CARD_BIN" --reader "$R0" $cmd --challenge 00112233 >"$T/f$seed.$cmd.out" 2>&1
+		args=()
+		[ $cmd = sign ] && args=(--challenge 00112233)
+		echo 1234 | timeout 30 "$CARD_BIN" --reader "$R0" $cmd "${args[@]}" >"$T/f$seed.$cmd.out" 2>&1
 		rc=$?
 		if [ $rc -eq 124 ]; then
 			hangs=$((hangs + 1)); echo "# seed $seed $cmd: hang"

@@ -35,8 +35,7 @@ pkcs11-tool --module "$P11" --slot-index 0 --login --pin 2468 --sign --mechanism
 expect_eq "pkcs11-tool signs with the auth key" "$?" 0
 check "OpenSC's signature verifies with the issued certificate" \
     openssl dgst -sha256 -verify "$T/pub.pem" -signature "$T/sig" "$T/msg"
-check "OpenSC signed with SELECT 0017 + COMPUTE DIGITAL SIGNATURE" \
-    bash -c "apdus '$T/card.log' | grep -B1 '^802A0080' | grep -qx 00A4020C020017"
+expect_eq "OpenSC signed with SELECT 0017 + COMPUTE DIGITAL SIGNATURE" "$(apdu_before "$T/card.log" '^802A0080')" 00A4020C020017
 
 # the same card, then kiosk-card: the two agree on the certificate
 "$CARD_BIN" --reader "$R0" info --cert-out "$T/kc.der" >/dev/null 2>&1
