@@ -550,8 +550,9 @@ cmd_sign(struct pcsc *p, const struct opts *o)
 	e = jpki_verify_pin(&card, pin, pinlen, &tries);
 	secure_wipe(pin, sizeof(pin));
 	if (e == CARD_E_PIN_WRONG) {
-		/* exact wording parsed by scripts: "N tries left" */
-		log_warnx("wrong PIN, %d tries left", tries);
+		/* wording parsed by scripts: "N tries left" / "1 try left" */
+		log_warnx("wrong PIN, %d %s left", tries,
+		    tries == 1 ? "try" : "tries");
 		rc = EXIT_PIN_WRONG;
 		goto out;
 	}

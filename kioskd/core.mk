@@ -1,0 +1,1 @@
+# kioskd core foundation (msg, proc, config)
