@@ -1,0 +1,32 @@
+# center: the issuance center's records layer (store), eligibility rules,
+# the synthetic town and its seeding command.  The HTTP server joins later
+# and links libcenter.a.
+
+noinst_LIBRARIES += center/libcenter.a
+center_libcenter_a_SOURCES = \
+	center/store.c center/store.h \
+	center/store_sqlite.c \
+	center/eligibility.c center/eligibility.h \
+	center/names.c center/names.h \
+	center/seed.c center/seed.h
+center_libcenter_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+
+# What links libcenter.a needs after it.
+CENTER_LDADD = center/libcenter.a common/libcommon.a $(SQLITE_LIBS)
+
+bin_PROGRAMS += center/kiosk-center-seed
+center_kiosk_center_seed_SOURCES = center/kiosk-center-seed.c
+center_kiosk_center_seed_LDADD = $(CENTER_LDADD)
+
+CENTER_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/center \
+	-I$(top_srcdir)/tests/unit
+
+UNIT_TESTS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CPPFLAGS = $(CENTER_TEST_CPPFLAGS)
+tests_unit_test_store_LDADD = $(CENTER_LDADD)
+
+UNIT_TESTS += tests/unit/test_eligibility
+tests_unit_test_eligibility_SOURCES = tests/unit/test_eligibility.c
+tests_unit_test_eligibility_CPPFLAGS = $(CENTER_TEST_CPPFLAGS)
+tests_unit_test_eligibility_LDADD = $(CENTER_LDADD)

@@ -1,0 +1,976 @@
+/*
+ * The records layer on a real SQLite file: schema migration, the seeded
+ * town's invariants, certificate lookups, the idempotency and
+ * exactly-once rules of issuances, and several processes writing one
+ * database file at once.
+ */
+#define _XOPEN_SOURCE 700	/* nftw */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eligibility.h"
+#include "seed.h"
+#include "store.h"
+#include "t.h"
+
+static char tmpdir[1024];
+static const struct store_date today = { 2025, 7, 2 };
+static struct seed_summary sum;
+
+static void
+make_tmpdir(void)
+{
+	const char *base = getenv("KIOSK_TMP");
+	char tmpl[1024];
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	snprintf(tmpl, sizeof(tmpl), "%s/store.XXXXXX", base);
+	if (mkdtemp(tmpl) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(tmpdir, sizeof(tmpdir), "%s", tmpl);
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+/* Remove the scratch directory unless KIOSK_KEEP is set (for debugging). */
+static void
+cleanup(void)
+{
+	if (getenv("KIOSK_KEEP") != NULL)
+		printf("# kept %s\n", tmpdir);
+	else if (nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == -1)
+		printf("# cleanup %s: %s\n", tmpdir, strerror(errno));
+}
+
+static struct store *
+open_db(const char *name)
+{
+	char path[1200], err[256];
+	struct store *s;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if ((s = store_open(path, STORE_CREATE, err, sizeof(err))) == NULL) {
+		printf("# open %s: %s\n", path, err);
+		return NULL;
+	}
+	if (store_migrate(s) != STORE_OK) {
+		printf("# migrate: %s\n", store_errmsg(s));
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+test_helpers(void)
+{
+	char out[STORE_SERIAL_MAX];
+	struct store_date d;
+
+	/* a published example of a valid My Number check digit scheme */
+	T_CHECK(store_mynumber_check_digit("12345678901") == 8,
+	    "check digit of 12345678901");
+	T_CHECK(store_mynumber_valid("123456789018"), "valid My Number");
+	T_CHECK(!store_mynumber_valid("123456789012"), "bad check digit");
+	T_CHECK(!store_mynumber_valid("12345678901"), "short My Number");
+	T_CHECK(!store_mynumber_valid("1234567890a8"), "non-digit My Number");
+	T_CHECK(store_serial_normalize("00:0a:1B", out, sizeof(out)) == 0 &&
+	    strcmp(out, "A1B") == 0, "serial normalized");
+	T_CHECK(store_serial_normalize("0x00", out, sizeof(out)) == 0 &&
+	    strcmp(out, "0") == 0, "serial zero");
+	T_CHECK(store_serial_normalize("0x", out, sizeof(out)) == -1,
+	    "empty serial");
+	T_CHECK(store_serial_normalize("12G4", out, sizeof(out)) == -1,
+	    "non-hex serial");
+	T_CHECK(store_date_parse("2024-02-29", &d) == 0, "leap day");
+	T_CHECK(store_date_parse("2023-02-29", &d) == -1, "not a leap day");
+	T_CHECK(store_date_parse("2023-2-28", &d) == -1, "date format");
+	d = (struct store_date){ 2010, 7, 3 };
+	T_CHECK(store_age(&d, &today) == 14, "age the day before birthday");
+}
+
+static void
+test_schema(struct store *s)
+{
+	int v = 0;
+
+	T_CHECK(store_schema_version(s, &v) == STORE_OK &&
+	    v == STORE_SCHEMA_VERSION, "schema version after migrate");
+	T_CHECK(store_migrate(s) == STORE_OK, "migrate twice");
+	T_CHECK(store_schema_version(s, &v) == STORE_OK &&
+	    v == STORE_SCHEMA_VERSION, "schema version unchanged");
+}
+
+static int
+rel_ok(const char *rel)
+{
+	static const char *const ok[] = { "世帯主", "妻", "夫", "子", "父",
+	    "母", "孫", "子の妻", "同居人" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(rel, ok[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Walk every resident and household and check the town hangs together. */
+static void
+test_invariants(struct store *s)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, i, j, nm, ne, nf;
+	struct resident r, *mem, *head;
+	struct household h;
+	struct koseki k;
+	struct koseki_entry *e;
+	struct fuhyo_entry *f;
+	struct seal seal;
+	struct tax_record t;
+	char (*mn)[STORE_MYNUMBER_LEN + 1] = NULL;
+	char (*rc)[STORE_REGCODE_LEN + 1] = NULL;
+	int bad_head = 0, bad_rel = 0, bad_age = 0, bad_foreign = 0,
+	    bad_koseki = 0, bad_mn = 0, bad_seal = 0, bad_tax = 0,
+	    bad_fuhyo = 0, bad_status = 0, under15 = 0, heads_checked = 0,
+	    taxed = 0, seals = 0, age, hage, found, dup_mn = 0, dup_rc = 0;
+
+	T_CHECK(store_resident_ids(s, &ids, &n) == STORE_OK &&
+	    n == (size_t)sum.residents, "resident ids listed");
+	mn = calloc(n, sizeof(*mn));
+	rc = calloc(n, sizeof(*rc));
+	if (mn == NULL || rc == NULL || ids == NULL) {
+		T_CHECK(0, "allocation");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (store_resident_get(s, ids[i], &r) != STORE_OK) {
+			T_CHECK(0, "resident get");
+			goto out;
+		}
+		memcpy(mn[i], r.my_number, sizeof(mn[i]));
+		memcpy(rc[i], r.register_code, sizeof(rc[i]));
+		if (!store_mynumber_valid(r.my_number))
+			bad_mn++;
+		age = store_age(&r.birth, &today);
+		if (r.status == RESIDENT_ACTIVE && age < 15)
+			under15++;
+		if ((r.status == RESIDENT_ACTIVE) !=
+		    store_date_is_zero(&r.status_date))
+			bad_status++;
+		if (!rel_ok(r.relationship))
+			bad_rel++;
+		if ((strcmp(r.relationship, "妻") == 0 &&
+		    r.sex != STORE_SEX_FEMALE) ||
+		    (strcmp(r.relationship, "夫") == 0 &&
+		    r.sex != STORE_SEX_MALE))
+			bad_rel++;
+
+		/* household and relationship to the head */
+		if (store_household_get(s, r.household_id, &h) != STORE_OK ||
+		    h.head_resident_id == 0)
+			bad_head++;
+		else if (h.head_resident_id == r.id) {
+			if (strcmp(r.relationship, "世帯主") != 0)
+				bad_head++;
+			if (store_household_members(s, h.id, 1, &mem, &nm) !=
+			    STORE_OK || nm == 0 || mem[0].id != r.id) {
+				bad_head++;
+			} else {
+				int heads = 0;
+
+				heads_checked++;
+				for (j = 0; j < nm; j++) {
+					heads += strcmp(mem[j].relationship,
+					    "世帯主") == 0;
+					if (mem[j].household_id != h.id)
+						bad_head++;
+				}
+				if (heads != 1)
+					bad_head++;
+			}
+			free(mem);
+		} else {
+			struct resident hr;
+
+			if (store_resident_get(s, h.head_resident_id, &hr) !=
+			    STORE_OK) {
+				bad_head++;
+				continue;
+			}
+			head = &hr;
+			hage = store_age(&head->birth, &today);
+			if (strcmp(r.relationship, "世帯主") == 0)
+				bad_head++;
+			if (strcmp(r.relationship, "子") == 0 &&
+			    hage - age < 18)
+				bad_age++;
+			if ((strcmp(r.relationship, "父") == 0 ||
+			    strcmp(r.relationship, "母") == 0) &&
+			    age - hage < 18)
+				bad_age++;
+			if (strcmp(r.relationship, "孫") == 0 &&
+			    hage - age < 36)
+				bad_age++;
+		}
+
+		/* foreign residents: nationality, status, no register */
+		if (r.nationality[0] != '\0') {
+			if (r.residence_status[0] == '\0' ||
+			    strlen(r.residence_card) != STORE_RCARD_LEN ||
+			    r.koseki_id != 0 || r.domicile[0] != '\0' ||
+			    store_koseki_by_resident(s, r.id, &k, &e, &ne) !=
+			    STORE_NOTFOUND)
+				bad_foreign++;
+		} else if (r.domicile[0] == '\0' || r.domicile_head[0] == '\0')
+			bad_koseki++;
+		else if (r.koseki_id != 0) {
+			if (store_koseki_by_resident(s, r.id, &k, &e, &ne) !=
+			    STORE_OK) {
+				bad_koseki++;
+				continue;
+			}
+			found = 0;
+			for (j = 0; j < ne; j++)
+				if (e[j].resident_id == r.id &&
+				    (!e[j].removed ||
+				    r.status == RESIDENT_DECEASED))
+					found++;
+			if (found != 1 || strcmp(k.domicile, r.domicile) != 0 ||
+			    strcmp(k.head_name, r.domicile_head) != 0 ||
+			    ne == 0 || e[0].seq != 1 || e[0].nevents == 0 ||
+			    strcmp(e[0].events[0].kind, "出生") != 0)
+				bad_koseki++;
+			free(e);
+			/* 附票: the current address is the latest line */
+			if (store_fuhyo_get(s, k.id, &f, &nf) != STORE_OK)
+				bad_fuhyo++;
+			else {
+				const struct fuhyo_entry *last = NULL;
+
+				for (j = 0; j < nf; j++)
+					if (f[j].entry_id > 0 &&
+					    (last == NULL ||
+					    f[j].entry_id != last->entry_id ||
+					    f[j].seq > last->seq))
+						last = &f[j];
+				if (last == NULL)
+					bad_fuhyo++;
+				free(f);
+			}
+		}
+
+		/* seals: only from 15, abolished when the resident left */
+		if (store_seal_by_resident(s, r.id, &seal) == STORE_OK) {
+			struct store_date d15 = r.birth;
+
+			seals++;
+			d15.y += 15;
+			if (store_date_cmp(&seal.registered, &d15) < 0 &&
+			    !(d15.m == 2 && d15.d == 29))
+				bad_seal++;
+			if (r.status != RESIDENT_ACTIVE &&
+			    seal.status == SEAL_ACTIVE)
+				bad_seal++;
+			if (seal.image_len < 8 ||
+			    memcmp(seal.image, "\x89PNG\r\n\x1a\n", 8) != 0 ||
+			    strcmp(seal.image_type, "image/png") != 0)
+				bad_seal++;
+			store_seal_clear(&seal);
+		}
+
+		/* tax: the current year's record adds up */
+		if (store_tax_get(s, r.id, 2025, &t) == STORE_OK) {
+			int64_t inc = 0;
+
+			taxed++;
+			if (t.income_year != 2024 || t.taxable_income < 0 ||
+			    t.taxable_income > t.total_income ||
+			    age < 16 || r.status != RESIDENT_ACTIVE)
+				bad_tax++;
+			for (j = 0; j < t.nitems; j++)
+				if (t.items[j].kind == TAX_ITEM_INCOME &&
+				    strstr(t.items[j].category, "収入") == NULL)
+					inc += t.items[j].amount;
+			if (inc != t.total_income)
+				bad_tax++;
+		}
+	}
+	T_CHECK(bad_head == 0, "every household has exactly one head");
+	T_CHECK(heads_checked == sum.households, "every household checked");
+	T_CHECK(bad_rel == 0, "relationships are known and fit the sex");
+	T_CHECK(bad_age == 0, "ages fit the relationships");
+	T_CHECK(bad_status == 0, "status dates only for the removed");
+	T_CHECK(under15 == sum.under_15 && under15 > 0,
+	    "under-15 count matches the birth dates");
+	T_CHECK(bad_foreign == 0, "foreign residents: nationality, no koseki");
+	T_CHECK(bad_koseki == 0, "nationals: 本籍 and register consistent");
+	T_CHECK(bad_fuhyo == 0, "附票 lines present");
+	T_CHECK(bad_mn == 0, "every My Number has a valid check digit");
+	T_CHECK(bad_seal == 0 && seals > 0, "seal registrations consistent");
+	T_CHECK(bad_tax == 0 && taxed > 0, "tax records consistent");
+	qsort(mn, n, sizeof(*mn), cmp_str);
+	qsort(rc, n, sizeof(*rc), cmp_str);
+	for (i = 1; i < n; i++) {
+		dup_mn += strcmp(mn[i - 1], mn[i]) == 0;
+		dup_rc += strcmp(rc[i - 1], rc[i]) == 0;
+	}
+	T_CHECK(dup_mn == 0 && dup_rc == 0, "numbers are unique");
+out:
+	free(ids);
+	free(mn);
+	free(rc);
+}
+
+static void
+test_seed(struct store *s)
+{
+	struct seed_params p = { 300, 42, { 2025, 7, 2 } };
+	struct seed_summary again;
+	struct store_stats st;
+	char err[256];
+
+	T_CHECK(seed_town(s, &p, &sum, err, sizeof(err)) == 0, "seed 300");
+	if (sum.residents == 0)
+		printf("# %s\n", err);
+	T_CHECK(store_stats(s, &st) == STORE_OK && st.residents == 300 &&
+	    sum.residents == 300, "300 residents");
+	T_CHECK(st.households == sum.households && st.households >= 80 &&
+	    st.households <= 200, "households of 1-6");
+	T_CHECK(st.foreign == sum.foreign && st.foreign >= 6 &&
+	    st.foreign <= 30, "about 5% foreign residents");
+	T_CHECK(st.support_measures > 0, "some support measures");
+	T_CHECK(st.moved_out > 0 && st.deceased > 0, "some moved out, deceased");
+	T_CHECK(st.seals_active > st.seals_abolished &&
+	    st.seals_abolished > 0, "seals: most active, some abolished");
+	T_CHECK(st.koseki > 0 && sum.domicile_elsewhere > 0 &&
+	    st.koseki_entries > st.koseki, "registers in town and elsewhere");
+	T_CHECK(st.with_substitute > 0, "names outside JIS X 0208");
+	T_CHECK(st.tax_records > 100, "tax records");
+	T_CHECK(sum.long_addresses > 0, "some long addresses");
+	printf("# residents %d households %d foreign %d dv %d moved %d "
+	    "deceased %d under15 %d subst %d koseki %d elsewhere %d seals %d/%d "
+	    "tax %d long %d\n", sum.residents, sum.households, sum.foreign,
+	    sum.support_measures, sum.moved_out, sum.deceased, sum.under_15,
+	    sum.substitutes, sum.koseki, sum.domicile_elsewhere,
+	    sum.seals_active, sum.seals_abolished, sum.tax_records,
+	    sum.long_addresses);
+
+	T_CHECK(seed_town(s, &p, &again, err, sizeof(err)) == -1 &&
+	    again.residents == 0 && strstr(err, "already") != NULL,
+	    "seeding twice is refused");
+	T_CHECK(store_stats(s, &st) == STORE_OK && st.residents == 300,
+	    "the refused run added nothing");
+}
+
+/* Same seed, same town; another seed, another town. */
+static void
+test_determinism(void)
+{
+	struct store *a, *b;
+	struct seed_params p = { 60, 7, { 2025, 7, 2 } };
+	struct seed_summary s1, s2;
+	struct resident r1, r2;
+	char err[256];
+	int same = 1, differ = 0;
+	int64_t id;
+
+	a = open_db("det-a.db");
+	b = open_db("det-b.db");
+	if (a == NULL || b == NULL) {
+		T_CHECK(0, "open determinism databases");
+		store_close(a);
+		store_close(b);
+		return;
+	}
+	T_CHECK(seed_town(a, &p, &s1, err, sizeof(err)) == 0 &&
+	    seed_town(b, &p, &s2, err, sizeof(err)) == 0, "seed twice");
+	T_CHECK(memcmp(&s1, &s2, sizeof(s1)) == 0, "same summary");
+	for (id = 1; id <= 60; id++) {
+		if (store_resident_get(a, id, &r1) != STORE_OK ||
+		    store_resident_get(b, id, &r2) != STORE_OK ||
+		    memcmp(&r1, &r2, sizeof(r1)) != 0)
+			same = 0;
+	}
+	T_CHECK(same, "same residents, field by field");
+	store_close(b);
+	b = open_db("det-c.db");
+	p.seed = 8;
+	T_CHECK(b != NULL && seed_town(b, &p, &s2, err, sizeof(err)) == 0,
+	    "seed another");
+	for (id = 1; b != NULL && id <= 20; id++)
+		if (store_resident_get(a, id, &r1) == STORE_OK &&
+		    store_resident_get(b, id, &r2) == STORE_OK &&
+		    strcmp(r1.my_number, r2.my_number) != 0)
+			differ = 1;
+	T_CHECK(differ, "another seed, another town");
+	store_close(a);
+	store_close(b);
+}
+
+static int
+write_card(const char *name, const char *body)
+{
+	char path[1200];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/pki/cards/%s", tmpdir, name);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		return -1;
+	snprintf(path, sizeof(path), "%s/pki/cards/%s/info.txt", tmpdir, name);
+	if ((fp = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(body, fp);
+	return fclose(fp);
+}
+
+static void
+test_cards(struct store *s)
+{
+	struct seed_card *cards = NULL;
+	struct card_cert cc;
+	struct resident r;
+	struct seal seal;
+	size_t n = 0;
+	char path[1200], err[256], *out = NULL;
+	size_t outlen = 0;
+	FILE *mf;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/pki", tmpdir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/pki/cards", tmpdir);
+	mkdir(path, 0700);
+	T_CHECK(write_card("alice", "name=alice\nserial=0A1B2C3D\n"
+	    "not_after=Jun  1 12:00:00 2030 GMT\ncert=alice.pem\n") == 0 &&
+	    write_card("bob", "# test card\nname=bob\nserial=01:00:FF\n"
+	    "not_after=20300601120000Z\nissuer=CN=JPKI-TEST user auth CA\n") ==
+	    0 && write_card("carol-dv", "serial=77\nnot_after=2030-06-01\n") ==
+	    0 && write_card("dave-child", "name=dave-child\nserial=78\n"
+	    "not_after=1906286400\nstatus=revoked\n") == 0,
+	    "write card files");
+	T_CHECK(seed_read_cards(path, &cards, &n, err, sizeof(err)) == -1,
+	    "cards dir must be the pki dir");
+	snprintf(path, sizeof(path), "%s/pki", tmpdir);
+	T_CHECK(seed_read_cards(path, &cards, &n, err, sizeof(err)) == 0 &&
+	    n == 4, "four cards read");
+	if (n != 4) {
+		printf("# %s\n", err);
+		free(cards);
+		return;
+	}
+	T_CHECK(strcmp(cards[0].name, "alice") == 0 &&
+	    strcmp(cards[2].name, "carol-dv") == 0, "cards in name order");
+	T_CHECK(cards[0].not_after == 1906545600 &&
+	    cards[1].not_after == 1906545600 &&
+	    cards[2].not_after == 1906502400, "not_after formats");
+	T_CHECK(strcmp(cards[1].serial, "100FF") == 0 && !cards[0].revoked &&
+	    cards[3].revoked, "serial and status parsed");
+
+	mf = open_memstream(&out, &outlen);
+	rc = seed_bind_cards(s, cards, n, &today, mf, err, sizeof(err));
+	fclose(mf);
+	T_CHECK(rc == 0, "cards bound");
+	if (rc != 0)
+		printf("# %s\n", err);
+	T_CHECK(out != NULL && strstr(out, "card alice -> resident ") != NULL &&
+	    strstr(out, "card carol-dv -> resident ") != NULL,
+	    "mapping printed");
+	free(out);
+
+	rc = store_resident_by_cert(s, "0a:1b:2c:3d", &r, &cc);
+	T_CHECK(rc == STORE_OK && r.status == RESIDENT_ACTIVE &&
+	    store_age(&r.birth, &today) >= 18 && r.nationality[0] == '\0' &&
+	    !r.support_measures && r.koseki_id != 0, "alice is ordinary");
+	T_CHECK(rc == STORE_OK && store_seal_by_resident(s, r.id, &seal) ==
+	    STORE_OK && seal.status == SEAL_ACTIVE, "alice has a seal");
+	store_seal_clear(&seal);
+	T_CHECK(rc == STORE_OK && cc.status == CARD_CERT_VALID &&
+	    strcmp(cc.issuer, "O=JPKI-TEST") == 0, "alice's certificate row");
+	T_CHECK(store_resident_by_cert(s, "77", &r, NULL) == STORE_OK &&
+	    r.support_measures, "carol-dv is protected");
+	T_CHECK(store_resident_by_cert(s, "0078", &r, &cc) == STORE_OK &&
+	    store_age(&r.birth, &today) < 15 && cc.status == CARD_CERT_REVOKED,
+	    "dave-child is under 15, revoked");
+	T_CHECK(store_resident_by_cert(s, "DEAD", &r, NULL) == STORE_NOTFOUND,
+	    "unknown serial");
+	T_CHECK(store_resident_by_cert(s, "xyz", &r, NULL) == STORE_INVALID,
+	    "malformed serial");
+
+	/* again: the same bindings, no error */
+	mf = open_memstream(&out, &outlen);
+	rc = seed_bind_cards(s, cards, n, &today, mf, err, sizeof(err));
+	fclose(mf);
+	T_CHECK(rc == 0 && strstr(out, "already bound") != NULL,
+	    "binding again is idempotent");
+	free(out);
+	/* one serial, one resident */
+	memset(&cc, 0, sizeof(cc));
+	snprintf(cc.serial, sizeof(cc.serial), "0A1B2C3D");
+	snprintf(cc.issuer, sizeof(cc.issuer), "O=JPKI-TEST");
+	cc.not_after = 1906545600;
+	store_resident_by_cert(s, "0A1B2C3D", &r, NULL);
+	cc.resident_id = r.id == 1 ? 2 : 1;
+	T_CHECK(store_card_cert_insert(s, &cc) == STORE_CONFLICT,
+	    "serial bound to another resident");
+	T_CHECK(store_card_cert_set_status(s, "a1b2c3d", CARD_CERT_REVOKED) ==
+	    STORE_OK && store_card_cert_get(s, "A1B2C3D", &cc) == STORE_OK &&
+	    cc.status == CARD_CERT_REVOKED, "revoke a certificate");
+	free(cards);
+}
+
+/* A public id derived from the key (unique per key, 32 hex). */
+static void
+pubid(const char *key, char *out, size_t len)
+{
+	uint64_t a = 1469598103934665603ULL, b = 7;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)key; *p != '\0'; p++) {
+		a = (a ^ *p) * 1099511628211ULL;
+		b = b * 31 + *p;
+	}
+	snprintf(out, len, "%016" PRIx64 "%016" PRIx64, a, b);
+}
+
+static struct issuance_req
+mkreq(const char *key, const char *session, int64_t resident)
+{
+	struct issuance_req q;
+
+	memset(&q, 0, sizeof(q));
+	snprintf(q.idempotency_key, sizeof(q.idempotency_key), "%s", key);
+	pubid(key, q.public_id, sizeof(q.public_id));
+	snprintf(q.session_id, sizeof(q.session_id), "%s", session);
+	snprintf(q.kiosk_id, sizeof(q.kiosk_id), "store-0001-t1");
+	q.resident_id = resident;
+	snprintf(q.document, sizeof(q.document), "juminhyo");
+	snprintf(q.options, sizeof(q.options), "{\"household\":false}");
+	q.copies = 1;
+	q.fee_yen = 200;
+	q.now = 1751418000;
+	return q;
+}
+
+static void
+test_issuance(struct store *s)
+{
+	struct issuance_req q;
+	struct issuance a, b;
+	struct store_stats st0, st1;
+	uint8_t *c = NULL;
+	size_t clen = 0;
+	int created = -1, changed = -1;
+
+	store_stats(s, &st0);
+	q = mkreq("k-0001", "sess-A", 1);
+	T_CHECK(store_issuance_create(s, &q, &a, &created) == STORE_OK &&
+	    created == 1 && a.id > 0 && a.state == ISSUANCE_ISSUED,
+	    "issuance created");
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_OK &&
+	    created == 0 && b.id == a.id, "same key: same issuance");
+	snprintf(q.public_id, sizeof(q.public_id), "%032x", 7);
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_OK &&
+	    created == 0 && strcmp(b.req.public_id, a.req.public_id) == 0,
+	    "a replay keeps the first public id");
+	T_CHECK(store_issuance_get_by_public_id(s, a.req.public_id, &b) ==
+	    STORE_OK && b.id == a.id, "lookup by public id");
+	T_CHECK(store_issuance_get_by_public_id(s, "00000000000000000000000000000007",
+	    &b) == STORE_NOTFOUND, "the replay's id was not stored");
+	store_stats(s, &st1);
+	T_CHECK(st1.issuances == st0.issuances + 1, "one row for one key");
+	q = mkreq("k-0001", "sess-B", 1);
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_CONFLICT,
+	    "same key from another session: conflict");
+	q = mkreq("k-0001", "sess-A", 2);
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_CONFLICT,
+	    "same key for another resident: conflict");
+	q = mkreq("k-0001", "sess-A", 1);
+	q.copies = 2;
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_CONFLICT,
+	    "same key, other copies: conflict");
+	q = mkreq("k-0006", "sess-A", 1);
+	snprintf(q.public_id, sizeof(q.public_id), "%s", a.req.public_id);
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_CONFLICT,
+	    "public id reused by another key");
+	q.public_id[5] = 'G';
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_INVALID,
+	    "malformed public id");
+	q = mkreq("k 0002", "sess-A", 1);
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_INVALID,
+	    "malformed key");
+	q = mkreq("k-0003", "sess-A", 999999);
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_NOTFOUND,
+	    "unknown resident");
+	q = mkreq("k-0004", "sess-A", 1);
+	q.copies = 0;
+	T_CHECK(store_issuance_create(s, &q, &b, &created) == STORE_INVALID,
+	    "zero copies");
+
+	/* content: written once */
+	T_CHECK(store_issuance_set_content(s, a.id, (const uint8_t *)"doc-v1",
+	    6) == STORE_OK, "content stored");
+	T_CHECK(store_issuance_set_content(s, a.id, (const uint8_t *)"doc-v1",
+	    6) == STORE_OK, "same content again");
+	T_CHECK(store_issuance_set_content(s, a.id, (const uint8_t *)"doc-v2",
+	    6) == STORE_CONFLICT, "different content refused");
+	T_CHECK(store_issuance_get_content(s, a.id, &c, &clen) == STORE_OK &&
+	    clen == 6 && memcmp(c, "doc-v1", 6) == 0, "content read back");
+	free(c);
+
+	/* result: exactly once */
+	T_CHECK(store_issuance_set_result(s, a.id, ISSUANCE_COMMITTED, 1,
+	    1751418060, &changed) == STORE_OK && changed == 1, "committed");
+	T_CHECK(store_issuance_set_result(s, a.id, ISSUANCE_COMMITTED, 1,
+	    1751418070, &changed) == STORE_OK && changed == 0,
+	    "committed again: no change");
+	T_CHECK(store_issuance_set_result(s, a.id, ISSUANCE_VOIDED, 0,
+	    1751418080, &changed) == STORE_CONFLICT, "void after commit refused");
+	T_CHECK(store_issuance_get(s, a.id, &b) == STORE_OK &&
+	    b.state == ISSUANCE_COMMITTED && b.pages == 1 &&
+	    b.updated_at == 1751418060 && b.has_content, "state kept");
+	T_CHECK(store_issuance_set_result(s, a.id, ISSUANCE_ISSUED, 0,
+	    1751418080, &changed) == STORE_INVALID, "issued is not a result");
+
+	q = mkreq("k-0005", "sess-C", 2);
+	T_CHECK(store_issuance_create(s, &q, &a, &created) == STORE_OK &&
+	    created == 1, "second issuance");
+	T_CHECK(store_issuance_set_result(s, a.id, ISSUANCE_VOIDED, 0,
+	    1751418090, &changed) == STORE_OK && changed == 1, "voided");
+	T_CHECK(store_issuance_set_result(s, a.id, ISSUANCE_COMMITTED, 1,
+	    1751418091, &changed) == STORE_CONFLICT, "commit after void refused");
+	T_CHECK(store_issuance_set_content(s, a.id, (const uint8_t *)"late",
+	    4) == STORE_CONFLICT, "no content after the outcome");
+	T_CHECK(store_issuance_get_by_key(s, "k-0005", &b) == STORE_OK &&
+	    b.id == a.id && b.state == ISSUANCE_VOIDED &&
+	    strcmp(b.req.session_id, "sess-C") == 0, "lookup by key");
+	T_CHECK(store_issuance_set_result(s, 424242, ISSUANCE_VOIDED, 0,
+	    1751418090, &changed) == STORE_NOTFOUND, "unknown issuance");
+}
+
+static struct session
+mksession(const char *id, const char *kiosk, int64_t now)
+{
+	struct session se;
+
+	memset(&se, 0, sizeof(se));
+	snprintf(se.id, sizeof(se.id), "%s", id);
+	snprintf(se.kiosk_id, sizeof(se.kiosk_id), "%s", kiosk);
+	memset(se.challenge, 0x5a, 32);
+	se.challenge_len = 32;
+	se.created_at = now;
+	se.expires_at = now + 60;
+	return se;
+}
+
+#define SHA_HEX	"0123456789abcdef0123456789abcdef" \
+		"0123456789abcdef0123456789abcdef"
+
+static void
+test_sessions(struct store *s)
+{
+	struct session se, got;
+	long n = -1;
+
+	se = mksession("0123456789abcdef0123456789abcdef", "S0001-T01", 1000);
+	T_CHECK(store_session_create(s, &se) == STORE_OK, "session created");
+	T_CHECK(store_session_create(s, &se) == STORE_CONFLICT,
+	    "session id is unique");
+	T_CHECK(store_session_get(s, se.id, &got) == STORE_OK &&
+	    got.state == SESSION_NEW && got.challenge_len == 32 &&
+	    memcmp(got.challenge, se.challenge, 32) == 0 &&
+	    got.expires_at == 1060, "session read back");
+	T_CHECK(store_session_authenticate(s, se.id, "S0002-T01", 1010, 1,
+	    "0A1B", SHA_HEX) == STORE_MISMATCH, "another kiosk");
+	T_CHECK(store_session_authenticate(s, se.id, "S0001-T01", 1060, 1,
+	    "0A1B", SHA_HEX) == STORE_EXPIRED, "expired at expires_at");
+	T_CHECK(store_session_authenticate(s, se.id, "S0001-T01", 1010, 1,
+	    "0A1B", "xyz") == STORE_INVALID, "bad certificate hash");
+	T_CHECK(store_session_authenticate(s, se.id, "S0001-T01", 1010, 1,
+	    "0a:1b", SHA_HEX) == STORE_OK, "authenticated");
+	T_CHECK(store_session_get(s, se.id, &got) == STORE_OK &&
+	    got.state == SESSION_AUTHENTICATED && got.resident_id == 1 &&
+	    strcmp(got.cert_serial, "A1B") == 0 &&
+	    strcmp(got.cert_sha256, SHA_HEX) == 0 && got.auth_at == 1010,
+	    "session bound to resident and card");
+	T_CHECK(store_session_authenticate(s, se.id, "S0001-T01", 1011, 2,
+	    "0C", SHA_HEX) == STORE_CONFLICT, "a second answer is a replay");
+	T_CHECK(store_session_get(s, se.id, &got) == STORE_OK &&
+	    got.resident_id == 1, "replay changed nothing");
+
+	se = mksession("burnt-session-0001", "S0001-T01", 2000);
+	T_CHECK(store_session_create(s, &se) == STORE_OK &&
+	    store_session_authenticate(s, se.id, "S0001-T01", 2001, 0, NULL,
+	    NULL) == STORE_OK && store_session_get(s, se.id, &got) ==
+	    STORE_OK && got.state == SESSION_FAILED && got.resident_id == 0,
+	    "a wrong answer burns the session");
+	T_CHECK(store_session_authenticate(s, se.id, "S0001-T01", 2002, 1,
+	    "0A1B", SHA_HEX) == STORE_CONFLICT, "no second try");
+	T_CHECK(store_session_get(s, "nope", &got) == STORE_NOTFOUND,
+	    "unknown session");
+	se.challenge_len = 4;
+	T_CHECK(store_session_create(s, &se) == STORE_INVALID,
+	    "short challenge refused");
+	T_CHECK(store_session_purge(s, 1061, &n) == STORE_OK && n == 1 &&
+	    store_session_get(s, "0123456789abcdef0123456789abcdef", &got) ==
+	    STORE_NOTFOUND && store_session_get(s, "burnt-session-0001",
+	    &got) == STORE_OK, "expired sessions purged");
+}
+
+/* Batch rollback leaves nothing behind; validation stops bad records. */
+static void
+test_batch_and_validation(struct store *s)
+{
+	struct store_stats a, b;
+	struct household h;
+	struct resident r;
+
+	store_stats(s, &a);
+	memset(&h, 0, sizeof(h));
+	snprintf(h.address, sizeof(h.address), "東京都みどり市中央一丁目１番１号");
+	T_CHECK(store_batch_begin(s) == STORE_OK &&
+	    store_household_insert(s, &h) == STORE_OK &&
+	    store_batch_end(s, 0) == STORE_OK, "batch rolled back");
+	store_stats(s, &b);
+	T_CHECK(a.households == b.households, "nothing left by the rollback");
+
+	T_CHECK(store_resident_get(s, 1, &r) == STORE_OK, "resident 1");
+	snprintf(r.register_code, sizeof(r.register_code), "99999999999");
+	r.my_number[11] = r.my_number[11] == '9' ? '0' : r.my_number[11] + 1;
+	T_CHECK(store_resident_insert(s, &r) == STORE_INVALID,
+	    "bad My Number refused");
+	T_CHECK(store_resident_get(s, 1, &r) == STORE_OK, "resident 1 again");
+	snprintf(r.nationality, sizeof(r.nationality), "中国");
+	T_CHECK(store_resident_insert(s, &r) == STORE_INVALID,
+	    "foreigner with a register refused");
+	T_CHECK(store_resident_get(s, 1, &r) == STORE_OK, "resident 1 again");
+	r.birth = (struct store_date){ 2023, 2, 29 };
+	T_CHECK(store_resident_insert(s, &r) == STORE_INVALID,
+	    "impossible birth date refused");
+	T_CHECK(store_resident_get(s, 1, &r) == STORE_OK, "resident 1 again");
+	T_CHECK(store_resident_insert(s, &r) == STORE_CONFLICT,
+	    "duplicate register code and My Number refused");
+	T_CHECK(store_household_set_head(s, r.household_id == 1 ? 2 : 1, 1) ==
+	    STORE_CONFLICT, "a head must be a member");
+	T_CHECK(store_resident_set_status(s, 1, RESIDENT_MOVED_OUT, NULL) ==
+	    STORE_INVALID, "moving out needs a date");
+	r.status_date = (struct store_date){ 2025, 7, 1 };
+	T_CHECK(store_resident_set_status(s, 1, RESIDENT_MOVED_OUT,
+	    &r.status_date) == STORE_OK && store_resident_get(s, 1, &r) ==
+	    STORE_OK && r.status == RESIDENT_MOVED_OUT &&
+	    r.status_date.d == 1, "resident moved out");
+	T_CHECK(store_resident_set_status(s, 1000000, RESIDENT_DECEASED,
+	    &r.status_date) == STORE_NOTFOUND, "status of nobody");
+	T_CHECK(store_resident_get(s, 0, &r) == STORE_NOTFOUND &&
+	    store_resident_get(s, 1000000, &r) == STORE_NOTFOUND,
+	    "missing residents");
+}
+
+static void
+test_seal_png(void)
+{
+	uint8_t *p = NULL;
+	size_t n = 0;
+
+	T_CHECK(seed_seal_png("山田", &p, &n) == 0 && n > 100 &&
+	    n < STORE_SEAL_IMAGE_MAX, "seal png made");
+	T_CHECK(p != NULL && memcmp(p, "\x89PNG\r\n\x1a\n", 8) == 0 &&
+	    memcmp(p + 12, "IHDR", 4) == 0 && p[16 + 3] == 64 &&
+	    memcmp(p + n - 8, "IEND", 4) == 0, "png structure");
+	free(p);
+}
+
+#define NPROC	4
+#define NKEYS	60
+
+/*
+ * Child: its own connection; creates its keys, retries each, joins the
+ * one shared key and races to commit it and to answer one challenge.
+ * Writes "<committed> <won>\n" to fd
+ * on success and exits 0; any cross-talk exits 1.
+ */
+static int
+child(int idx, int fd)
+{
+	struct store *s;
+	struct issuance_req q;
+	struct issuance a, b;
+	char key[64], sess[64];
+	int j, created, changed = 0, ch;
+
+	if ((s = open_db("town.db")) == NULL)
+		return 1;
+	snprintf(sess, sizeof(sess), "sess-p%d", idx);
+	for (j = 0; j < NKEYS; j++) {
+		snprintf(key, sizeof(key), "p%d-k%03d", idx, j);
+		q = mkreq(key, sess, 1 + (idx * NKEYS + j) % 250);
+		if (store_issuance_create(s, &q, &a, &created) != STORE_OK ||
+		    created != 1 || strcmp(a.req.session_id, sess) != 0 ||
+		    strcmp(a.req.idempotency_key, key) != 0)
+			goto bad;
+		if (store_issuance_create(s, &q, &b, &created) != STORE_OK ||
+		    created != 0 || b.id != a.id)
+			goto bad;
+		if (j % 10 == 0) {
+			q = mkreq("shared-key", "sess-shared", 3);
+			if (store_issuance_create(s, &q, &b, &created) !=
+			    STORE_OK || strcmp(b.req.session_id,
+			    "sess-shared") != 0)
+				goto bad;
+		}
+	}
+	q = mkreq("shared-key", "sess-shared", 3);
+	if (store_issuance_create(s, &q, &b, &created) != STORE_OK ||
+	    store_issuance_set_result(s, b.id, ISSUANCE_COMMITTED, 1,
+	    1751418100, &ch) != STORE_OK)
+		goto bad;
+	changed += ch;
+	/* every process answers the one challenge: one may win */
+	ch = store_session_authenticate(s, "race-session-0001", "S0001-T01",
+	    1751418050, 1 + idx, "0A1B", SHA_HEX);
+	if (ch != STORE_OK && ch != STORE_CONFLICT)
+		goto bad;
+	dprintf(fd, "%d %d\n", changed, ch == STORE_OK);
+	store_close(s);
+	return 0;
+bad:
+	dprintf(fd, "# child %d: %s\n", idx, store_errmsg(s));
+	store_close(s);
+	return 1;
+}
+
+static void
+test_concurrency(void)
+{
+	struct store *s;
+	struct store_stats a, b;
+	struct issuance is;
+	pid_t pids[NPROC];
+	struct session se;
+	int fds[2], i, j, status, ok = 1, changed = 0, v, w, won = 0,
+	    wrong = 0;
+	char buf[512], key[64], sess[64];
+	ssize_t r;
+	size_t off = 0;
+	char *p;
+
+	if ((s = open_db("town.db")) == NULL) {
+		T_CHECK(0, "open for concurrency");
+		return;
+	}
+	store_stats(s, &a);
+	se = mksession("race-session-0001", "S0001-T01", 1751418000);
+	T_CHECK(store_session_create(s, &se) == STORE_OK, "race session");
+	if (pipe(fds) == -1) {
+		T_CHECK(0, "pipe");
+		store_close(s);
+		return;
+	}
+	fflush(stdout);
+	for (i = 0; i < NPROC; i++) {
+		if ((pids[i] = fork()) == -1) {
+			T_CHECK(0, "fork");
+			return;
+		}
+		if (pids[i] == 0) {
+			close(fds[0]);
+			_exit(child(i, fds[1]));
+		}
+	}
+	close(fds[1]);
+	while (off < sizeof(buf) - 1 &&
+	    (r = read(fds[0], buf + off, sizeof(buf) - 1 - off)) > 0)
+		off += (size_t)r;
+	buf[off] = '\0';
+	close(fds[0]);
+	for (i = 0; i < NPROC; i++)
+		if (waitpid(pids[i], &status, 0) == -1 || !WIFEXITED(status) ||
+		    WEXITSTATUS(status) != 0)
+			ok = 0;
+	if (!ok)
+		printf("%s", buf);
+	T_CHECK(ok, "every process saw only its own issuances");
+	for (p = buf; *p != '\0'; p++)
+		if (sscanf(p, "%d %d", &v, &w) == 2) {
+			changed += v;
+			won += w;
+			while (*p != '\0' && *p != '\n')
+				p++;
+			if (*p == '\0')
+				break;
+		}
+	T_CHECK(changed == 1, "the shared issuance committed exactly once");
+	T_CHECK(won == 1 && store_session_get(s, "race-session-0001", &se) ==
+	    STORE_OK && se.state == SESSION_AUTHENTICATED,
+	    "one challenge, one winner");
+	store_stats(s, &b);
+	T_CHECK(b.issuances == a.issuances + NPROC * NKEYS + 1,
+	    "no lost and no extra rows");
+	for (i = 0; i < NPROC; i++) {
+		snprintf(sess, sizeof(sess), "sess-p%d", i);
+		for (j = 0; j < NKEYS; j++) {
+			snprintf(key, sizeof(key), "p%d-k%03d", i, j);
+			if (store_issuance_get_by_key(s, key, &is) != STORE_OK ||
+			    strcmp(is.req.session_id, sess) != 0 ||
+			    is.req.resident_id != 1 + (i * NKEYS + j) % 250)
+				wrong++;
+		}
+	}
+	T_CHECK(wrong == 0, "every key maps to its own request");
+	store_close(s);
+}
+
+int
+main(void)
+{
+	struct store *s;
+	char err[256];
+
+	make_tmpdir();
+	test_helpers();
+	test_seal_png();
+	T_CHECK(store_open("postgresql://x", 0, err, sizeof(err)) == NULL,
+	    "postgresql not built in");
+	T_CHECK(store_open("/nonexistent/dir/x.db", STORE_CREATE, err,
+	    sizeof(err)) == NULL, "unopenable path");
+	if ((s = open_db("town.db")) == NULL) {
+		T_CHECK(0, "open database");
+		return t_done();
+	}
+	test_schema(s);
+	test_seed(s);
+	test_invariants(s);
+	test_cards(s);
+	test_issuance(s);
+	test_sessions(s);
+	test_batch_and_validation(s);
+	store_close(s);
+	test_concurrency();
+	test_determinism();
+	cleanup();
+	return t_done();
+}
