@@ -1,0 +1,1 @@
+# kioskd backend client library
