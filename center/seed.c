@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "civil.h"
 #include "names.h"
 #include "seed.h"
 #include "store.h"
@@ -128,35 +129,19 @@ fmt(struct gen *g, char *dst, size_t len, const char *f, ...)
 		g->overflow = 1;
 }
 
-/* Days since 1970-01-01 (H. Hinnant's days_from_civil). */
+/* Days since 1970-01-01. */
 static long
 days_from(const struct store_date *d)
 {
-	long y = d->y - (d->m <= 2);
-	long era = (y >= 0 ? y : y - 399) / 400;
-	long yoe = y - era * 400;
-	long doy = (153 * (d->m + (d->m > 2 ? -3 : 9)) + 2) / 5 + d->d - 1;
-	long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
+	return (long)civil_to_days(d->y, d->m, d->d);
 }
 
 static struct store_date
 date_of(long z)
 {
 	struct store_date d;
-	long era, doe, yoe, y, doy, mp;
 
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d.d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	d.m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	d.y = (int)(y + (d.m <= 2));
+	civil_from_days(z, &d.y, &d.m, &d.d);
 	return d;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "store.h"
 
 struct store {
@@ -738,22 +739,11 @@ store_issuance_state_name(enum issuance_state st)
 	return "unknown";
 }
 
-static int
-days_in_month(int y, int m)
-{
-	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31 };
-
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-		return 29;
-	return dm[m - 1];
-}
-
 int
 store_date_valid(const struct store_date *d)
 {
 	return d->y >= 1868 && d->y <= 9999 && d->m >= 1 && d->m <= 12 &&
-	    d->d >= 1 && d->d <= days_in_month(d->y, d->m);
+	    d->d >= 1 && d->d <= civil_days_in_month(d->y, d->m);
 }
 
 int
@@ -765,13 +755,7 @@ store_date_is_zero(const struct store_date *d)
 int
 store_date_cmp(const struct store_date *a, const struct store_date *b)
 {
-	if (a->y != b->y)
-		return a->y < b->y ? -1 : 1;
-	if (a->m != b->m)
-		return a->m < b->m ? -1 : 1;
-	if (a->d != b->d)
-		return a->d < b->d ? -1 : 1;
-	return 0;
+	return civil_cmp(a->y, a->m, a->d, b->y, b->m, b->d);
 }
 
 int

@@ -15,5 +15,6 @@ tests_unit_test_pki_validity_SOURCES = tests/unit/test_pki_validity.c \
 	certs/pki_validity.c certs/pki_validity.h
 tests_unit_test_pki_validity_CPPFLAGS = $(AM_CPPFLAGS) \
 	-I$(top_srcdir)/certs -I$(top_srcdir)/tests/unit
+tests_unit_test_pki_validity_LDADD = common/libcommon.a
 
 EXTRA_DIST += tests/integration/pki.sh

@@ -8,26 +8,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "civil.h"
 #include "pki_validity.h"
 
 int
 pki_is_leap(int y)
 {
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return civil_is_leap(y);
 }
 
 int
 pki_days_in_month(int y, int m)
 {
-	static const int mdays[12] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-
-	if (m < 1 || m > 12)
-		return 0;
-	if (m == 2 && pki_is_leap(y))
-		return 29;
-	return mdays[m - 1];
+	return civil_days_in_month(y, m);
 }
 
 int
@@ -43,13 +36,7 @@ pki_date_valid(const struct pki_date *dt)
 int
 pki_date_cmp(const struct pki_date *a, const struct pki_date *b)
 {
-	if (a->y != b->y)
-		return a->y < b->y ? -1 : 1;
-	if (a->m != b->m)
-		return a->m < b->m ? -1 : 1;
-	if (a->d != b->d)
-		return a->d < b->d ? -1 : 1;
-	return 0;
+	return civil_cmp(a->y, a->m, a->d, b->y, b->m, b->d);
 }
 
 static int
@@ -104,38 +91,16 @@ pki_date_format(const struct pki_date *dt, char *buf, size_t len)
 	return buf;
 }
 
-/* Howard Hinnant's days_from_civil / civil_from_days. */
 int64_t
 pki_days_from_civil(const struct pki_date *dt)
 {
-	int64_t y = dt->y, era, yoe, doy, doe;
-	int m = dt->m, d = dt->d;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	return civil_to_days(dt->y, dt->m, dt->d);
 }
 
 void
 pki_civil_from_days(int64_t z, struct pki_date *dt)
 {
-	int64_t era, doe, yoe, y, doy, mp, d, m;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	dt->y = (int)(y + (m <= 2));
-	dt->m = (int)m;
-	dt->d = (int)d;
+	civil_from_days(z, &dt->y, &dt->m, &dt->d);
 }
 
 void
