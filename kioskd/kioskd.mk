@@ -1,0 +1,1 @@
+# kioskd daemon, workers and kiosk-resident
