@@ -30,3 +30,33 @@ UNIT_TESTS += tests/unit/test_eligibility
 tests_unit_test_eligibility_SOURCES = tests/unit/test_eligibility.c
 tests_unit_test_eligibility_CPPFLAGS = $(CENTER_TEST_CPPFLAGS)
 tests_unit_test_eligibility_LDADD = $(CENTER_LDADD)
+
+# kiosk-centerd: the reference issuance center (API.md).
+bin_PROGRAMS += center/kiosk-centerd
+center_kiosk_centerd_SOURCES = \
+	center/centerd.c center/centerd.h \
+	center/http.c center/http.h \
+	center/api_util.c center/api_records.c \
+	center/api_sessions.c center/api_issuances.c \
+	center/document.c center/document.h \
+	center/ocsp_cache.c center/ocsp_cache.h
+center_kiosk_centerd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/center \
+	-I$(top_srcdir)/certs
+center_kiosk_centerd_CFLAGS = $(AM_CFLAGS) -pthread $(EVENT_CFLAGS) \
+	$(EVENT_OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	$(SQLITE_CFLAGS)
+center_kiosk_centerd_LDADD = certs/libjpkiverify.a $(CENTER_LDADD) \
+	$(EVENT_OPENSSL_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS) \
+	-lpthread
+
+# Document content, options and signatures.
+UNIT_TESTS += tests/unit/test_document
+tests_unit_test_document_SOURCES = tests/unit/test_document.c \
+	center/document.c center/document.h
+tests_unit_test_document_CPPFLAGS = $(CENTER_TEST_CPPFLAGS)
+tests_unit_test_document_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+tests_unit_test_document_LDADD = $(CENTER_LDADD) $(JANSSON_LIBS) \
+	$(CRYPTO_LIBS)
+
+EXTRA_DIST += center/API.md tests/integration/center.sh

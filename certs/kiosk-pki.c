@@ -22,6 +22,8 @@ usage(FILE *f)
 "       kiosk-pki kiosk DIR STORE-TERMINAL\n"
 "       kiosk-pki revoke DIR NAME [--reason REASON]\n"
 "       kiosk-pki crl DIR\n"
+"       kiosk-pki revoke-kiosk DIR STORE-TERMINAL\n"
+"       kiosk-pki fleet-crl DIR\n"
 "       kiosk-pki --help\n"
 "\n"
 "init    create DIR with the test JPKI roots auth-ca and sign-ca\n"
@@ -47,7 +49,10 @@ usage(FILE *f)
 "        re-issue crl.pem.  REASON: unspecified, keyCompromise,\n"
 "        CACompromise, affiliationChanged, superseded, cessationOfOperation\n"
 "        (default: no reason code).\n"
-"crl     re-issue crl.pem from index.txt (next update in 30 days).\n");
+"crl     re-issue crl.pem from index.txt (next update in 30 days).\n"
+"revoke-kiosk  add the kiosk's client certificate to fleet-index.txt as\n"
+"        revoked and issue fleet-crl.pem (by fleet-ca) for the center.\n"
+"fleet-crl  re-issue fleet-crl.pem from fleet-index.txt (empty if none).\n");
 }
 
 /* "what 'arg'" (arg escaped), a hint, exit status 1. */
@@ -108,10 +113,11 @@ main(int argc, char *argv[])
 		usage(stdout);
 		return fflush(stdout) == EOF ? 1 : 0;
 	}
-	if (strcmp(cmd, "init") == 0 || strcmp(cmd, "crl") == 0)
+	if (strcmp(cmd, "init") == 0 || strcmp(cmd, "crl") == 0 ||
+	    strcmp(cmd, "fleet-crl") == 0)
 		want = 1;
 	else if (strcmp(cmd, "card") == 0 || strcmp(cmd, "kiosk") == 0 ||
-	    strcmp(cmd, "revoke") == 0)
+	    strcmp(cmd, "revoke") == 0 || strcmp(cmd, "revoke-kiosk") == 0)
 		want = 2;
 	else
 		return usage_error("unknown command", cmd);
@@ -163,7 +169,8 @@ main(int argc, char *argv[])
 	nargs = argc;
 	if (nargs != want) {
 		log_warnx("%s: expected %s, got %d argument%s", cmd,
-		    want == 1 ? "DIR" : strcmp(cmd, "kiosk") == 0 ?
+		    want == 1 ? "DIR" : strcmp(cmd, "kiosk") == 0 ||
+		    strcmp(cmd, "revoke-kiosk") == 0 ?
 		    "DIR ID" : "DIR NAME", nargs, nargs == 1 ? "" : "s");
 		fprintf(stderr, "try 'kiosk-pki --help'\n");
 		return 1;
@@ -179,6 +186,10 @@ main(int argc, char *argv[])
 		r = cmd_card(argv[0], argv[1], &co);
 	else if (strcmp(cmd, "kiosk") == 0)
 		r = cmd_kiosk(argv[0], argv[1]);
+	else if (strcmp(cmd, "revoke-kiosk") == 0)
+		r = cmd_revoke_kiosk(argv[0], argv[1]);
+	else if (strcmp(cmd, "fleet-crl") == 0)
+		r = cmd_fleet_crl(argv[0]);
 	else
 		r = cmd_revoke(argv[0], argv[1], reason);
 	return r == 0 ? 0 : 1;

@@ -5,7 +5,7 @@ certs_kiosk_pki_SOURCES = \
 	certs/kiosk-pki.c certs/pki.h \
 	certs/pki_store.c certs/pki_index.c certs/pki_issue.c \
 	certs/pki_revoke.c certs/pki_init.c certs/pki_card.c \
-	certs/pki_validity.c certs/pki_validity.h
+	certs/pki_fleet.c certs/pki_validity.c certs/pki_validity.h
 certs_kiosk_pki_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 certs_kiosk_pki_LDADD = common/libcommon.a $(CRYPTO_LIBS)
 

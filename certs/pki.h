@@ -47,6 +47,9 @@
 #define PKI_SERIALS	"serials"
 #define PKI_CARDS	"cards"
 #define PKI_KIOSKS	"kiosks"
+#define PKI_FLEET_INDEX	"fleet-index.txt"	/* revoked kiosk certificates */
+#define PKI_FLEET_CRL	"fleet-crl.pem"
+#define PKI_FLEET_CRLNUMBER "fleet-crlnumber"
 
 /* pki_store.c */
 int	 store_path(char *buf, size_t len, const char *dir, const char *rel);
@@ -152,6 +155,8 @@ const char *revoke_reason_name(int code);
 int	 crl_issue(const char *dir, const struct pki_index *);
 int	 crl_issue_ca(const char *dir, const struct pki_index *, X509 *ca,
 	    EVP_PKEY *key);
+int	 crl_issue_to(const char *dir, const struct pki_index *, X509 *ca,
+	    EVP_PKEY *key, const char *crlfile, const char *numfile);
 
 /* commands */
 int	 cmd_init(const char *dir);
@@ -165,5 +170,8 @@ int	 cmd_card(const char *dir, const char *name, const struct card_opts *);
 int	 cmd_kiosk(const char *dir, const char *id);
 int	 cmd_revoke(const char *dir, const char *name, const char *reason);
 int	 cmd_crl(const char *dir);
+/* pki_fleet.c: kiosk certificate revocation (fleet CRL by fleet-ca) */
+int	 cmd_revoke_kiosk(const char *dir, const char *id);
+int	 cmd_fleet_crl(const char *dir);
 
 #endif

@@ -57,13 +57,13 @@ revoke_reason_name(int code)
 
 /* DIR/crlnumber holds the next CRL number in hex, like openssl ca. */
 static BIGNUM *
-crlnumber_next(const char *dir)
+crlnumber_next(const char *dir, const char *name)
 {
 	char path[PKI_PATH_MAX], *data;
 	BIGNUM *bn = NULL;
 	size_t len;
 
-	if (store_path(path, sizeof(path), dir, PKI_CRLNUMBER) == -1)
+	if (store_path(path, sizeof(path), dir, name) == -1)
 		return NULL;
 	if (!store_exists(path)) {
 		if ((bn = BN_new()) == NULL || BN_one(bn) != 1) {
@@ -90,13 +90,13 @@ crlnumber_next(const char *dir)
 }
 
 static int
-crlnumber_save(const char *dir, const BIGNUM *cur)
+crlnumber_save(const char *dir, const char *name, const BIGNUM *cur)
 {
 	char path[PKI_PATH_MAX], hex[CRLNUMBER_HEX_MAX + 8], line[sizeof(hex) + 1];
 	BIGNUM *next;
 	int r, n;
 
-	if (store_path(path, sizeof(path), dir, PKI_CRLNUMBER) == -1)
+	if (store_path(path, sizeof(path), dir, name) == -1)
 		return -1;
 	if ((next = BN_dup(cur)) == NULL || BN_add_word(next, 1) != 1) {
 		pki_ssl_warn("BN_add_word");
@@ -195,6 +195,14 @@ int
 crl_issue_ca(const char *dir, const struct pki_index *idx, X509 *ca,
     EVP_PKEY *key)
 {
+	return crl_issue_to(dir, idx, ca, key, PKI_CRL, PKI_CRLNUMBER);
+}
+
+/* Sign DIR/crlfile by ca covering every R line; DIR/numfile numbers it. */
+int
+crl_issue_to(const char *dir, const struct pki_index *idx, X509 *ca,
+    EVP_PKEY *key, const char *crlfile, const char *numfile)
+{
 	char path[PKI_PATH_MAX];
 	X509_CRL *crl = NULL;
 	X509_EXTENSION *aki = NULL;
@@ -206,7 +214,7 @@ crl_issue_ca(const char *dir, const struct pki_index *idx, X509 *ca,
 	size_t i;
 	int ret = -1;
 
-	if ((bn = crlnumber_next(dir)) == NULL)
+	if ((bn = crlnumber_next(dir, numfile)) == NULL)
 		goto done;
 	if ((crl = X509_CRL_new()) == NULL || (t = ASN1_TIME_new()) == NULL) {
 		pki_ssl_warn("X509_CRL_new");
@@ -248,8 +256,9 @@ crl_issue_ca(const char *dir, const struct pki_index *idx, X509 *ca,
 		pki_ssl_warn("X509_CRL_sign");
 		goto done;
 	}
-	if (store_path(path, sizeof(path), dir, PKI_CRL) == -1 ||
-	    store_write_crl(path, crl) == -1 || crlnumber_save(dir, bn) == -1)
+	if (store_path(path, sizeof(path), dir, crlfile) == -1 ||
+	    store_write_crl(path, crl) == -1 ||
+	    crlnumber_save(dir, numfile, bn) == -1)
 		goto done;
 	ret = 0;
 done:

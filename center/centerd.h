@@ -1,0 +1,208 @@
+/*
+ * kiosk-centerd: the reference issuance center.  Umbrella header of the
+ * daemon: the configuration, the read-only context every request sees,
+ * and one request in flight (struct api_job).
+ *
+ * Process model: a supervisor forks N serving processes; each has one
+ * libevent loop thread (TLS, HTTP parsing, replies) and a pool of worker
+ * threads, each with its own database connection, that run the handlers.
+ * Nothing about a request lives outside its api_job: there is no
+ * "current" session, resident or document anywhere (DOMAIN.md §3).
+ */
+#ifndef KIOSK_CENTERD_H
+#define KIOSK_CENTERD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "eligibility.h"
+#include "jpki_verify.h"
+#include "store.h"
+
+#define CENTER_VERSION		1
+#define CENTER_BODY_MAX		(64 * 1024)	/* API.md: bodies <= 64 KiB */
+#define CENTER_PATH_MAX		256
+#define CENTER_ROOTS_MAX	16
+#define CENTER_CRLS_MAX		8
+#define CENTER_NAME_MAX		128		/* municipality, mayor */
+#define CENTER_COPIES_MAX	10
+#define CENTER_PAGES_MAX	1000
+#define CENTER_PROCESSES_MAX	64
+#define CENTER_THREADS_MAX	64
+#define CENTER_QUEUE_MAX	8192		/* jobs waiting per process */
+
+struct center_config {
+	char		 db[1024];
+	char		 listen_host[256];
+	char		 listen_port[8];
+	char		 cert[1024];
+	char		 key[1024];
+	char		 client_ca[1024];
+	char		 client_crl[1024];	/* "" : none */
+	char		 auth_roots[CENTER_ROOTS_MAX][1024];
+	size_t		 nauth_roots;
+	char		 ocsp_url[1024];	/* "" : CRL only */
+	char		 ocsp_signer[1024];	/* "" : the response's own */
+	int		 ocsp_timeout_ms;
+	int		 ocsp_cache_ttl;	/* seconds; 0: no cache */
+	char		 crls[CENTER_CRLS_MAX][1024];
+	size_t		 ncrls;
+	char		 doc_key[1024];
+	char		 doc_cert[1024];
+	char		 municipality[CENTER_NAME_MAX];
+	char		 mayor[CENTER_NAME_MAX];
+	int		 processes;
+	int		 threads;
+	int		 challenge_ttl;		/* seconds */
+	int		 session_lifetime;	/* seconds after auth */
+	int		 idle_timeout;		/* seconds, keep-alive */
+	int		 fees[DOC_COUNT];	/* yen per copy */
+	struct elig_config elig;
+	int		 debug;
+};
+
+/* Read-only after start: shared by every thread of a serving process. */
+struct center {
+	const struct center_config *cfg;
+	struct jpki_trust	*trust;
+	EVP_PKEY		*doc_key;
+	char			 doc_key_id[65];	/* hex SHA-256 of SPKI */
+	struct ocsp_cache	*ocsp_cache;		/* NULL: disabled */
+};
+
+/* The routes of API.md. */
+enum api_route {
+	ROUTE_STATUS = 0,
+	ROUTE_SESSIONS,
+	ROUTE_SESSION_AUTH,
+	ROUTE_ISSUANCES,
+	ROUTE_ISSUANCE_RESULT,
+	ROUTE_PURGE		/* internal: expired sessions */
+};
+
+struct evhttp_request;
+
+/*
+ * One request in flight.  The loop thread fills the request part, a
+ * worker the reply part; the loop thread sends the reply and frees it.
+ */
+struct api_job {
+	enum api_route		 route;
+	char			 path_id[STORE_KEY_MAX];
+	char			 kiosk_id[STORE_KEY_MAX];
+	char			*body;		/* NUL-terminated copy */
+	size_t			 body_len;
+	struct evhttp_request	*req;		/* NULL for internal jobs */
+	struct timespec		 started;
+	/* reply */
+	int			 status;
+	char			*reply;		/* JSON text, malloc'd */
+	size_t			 reply_len;
+	char			 note[160];	/* for the access log, no PII */
+	struct api_job		*next;
+};
+
+/* A worker thread's own resources. */
+struct http_server;
+
+struct api_worker {
+	const struct center	*c;
+	struct store		*st;
+	int			 index;
+	struct http_server	*server;
+};
+
+/* api_util.c: replies and strict JSON reading. */
+void	api_reply_text(struct api_job *, int status, char *json);
+void	api_reply_json(struct api_job *, int status, json_t *);
+void	api_reply_error(struct api_job *, int status, const char *code,
+	    const char *en, const char *ja);
+/* 400 bad_request naming the offending field. */
+void	api_bad_request(struct api_job *, const char *what);
+/* A store failure: 503 store_busy or 500 internal_error. */
+void	api_store_error(struct api_job *, const struct api_worker *, int rc,
+	    const char *op);
+/* RFC 3339 UTC ("2026-01-02T03:04:05Z") into buf (>= 21 bytes). */
+const char *api_time(time_t, char *buf, size_t len);
+int	api_random_hex(char *out, size_t nbytes);	/* out: 2n+1 */
+int	api_is_hex(const char *s, size_t len);
+/*
+ * Strict JSON: the body must be one object; fields not in `allowed`
+ * (NULL-terminated) are refused.  Each getter answers 400 itself and
+ * returns -1 on a wrong type, a bound violated or a missing required
+ * field; 0 when absent and optional (out untouched), 1 when present.
+ */
+json_t	*api_body_object(struct api_job *, const char *const *allowed);
+int	 api_get_string(struct api_job *, json_t *, const char *key,
+	    int required, size_t minlen, size_t maxlen, const char **out);
+int	 api_get_int(struct api_job *, json_t *, const char *key,
+	    int required, json_int_t min, json_int_t max, json_int_t *out);
+int	 api_get_bool(struct api_job *, json_t *, const char *key,
+	    int *out);
+/* Standard base64; decode refuses anything but canonical input. */
+char	*api_base64(const uint8_t *, size_t);
+int	 api_unbase64(const char *, uint8_t *out, size_t outmax,
+	    size_t *outlen);
+
+/*
+ * api_records.c: the records of ONE resident that the eligibility rules
+ * and the documents need, loaded fresh for each request.
+ */
+#define REC_MEMBERS	0x01	/* household and its active members */
+#define REC_SEAL	0x02
+#define REC_TAX		0x04	/* the current fiscal year's record */
+#define REC_KOSEKI	0x08	/* register and entries */
+#define REC_FUHYO	0x10	/* 附票 lines and protected members */
+#define REC_ALL		0x1f
+
+struct api_records {
+	struct resident		 res;
+	struct household	 hh;
+	int			 has_hh;
+	struct resident		*members;	/* active, head first */
+	size_t			 nmembers;
+	int			 self_index;	/* res in members, or -1 */
+	struct seal		 seal;
+	int			 has_seal;
+	struct tax_record	 tax;
+	int			 has_tax;
+	struct koseki		 koseki;
+	int			 has_koseki;
+	struct koseki_entry	*entries;
+	size_t			 nentries;
+	struct fuhyo_entry	*fuhyo;
+	size_t			 nfuhyo;
+	int			 fuhyo_protected; /* a member under 支援措置 */
+};
+
+struct doc_options;
+
+/* Loads `what` for the resident in rec->res; -1 after a store reply. */
+int	api_records_load(struct api_worker *, struct api_job *, unsigned what,
+	    time_t now, struct api_records *);
+void	api_records_free(struct api_records *);
+/*
+ * Eligibility of one document with these options: ELIG_OK, ELIG_REFUSED
+ * or -1 (out of memory).  chosen (may be NULL): the members a 住民票
+ * prints, in household order, malloc'd copies the caller frees.
+ */
+int	api_eligible(const struct center *, const struct api_records *,
+	    enum doc_type, const struct doc_options *, time_t now,
+	    struct elig_result *, struct resident **chosen, size_t *nchosen);
+/* 403 not_eligible with the refusal's reason and messages. */
+void	api_not_eligible(struct api_job *, const struct elig_result *);
+
+/* api_sessions.c, api_issuances.c */
+void	api_session_create(struct api_worker *, struct api_job *);
+void	api_session_auth(struct api_worker *, struct api_job *);
+void	api_issuance_create(struct api_worker *, struct api_job *);
+void	api_issuance_result(struct api_worker *, struct api_job *);
+void	api_purge(struct api_worker *, struct api_job *);
+/* Runs the job's handler (worker thread). */
+void	api_dispatch(struct api_worker *, struct api_job *);
+
+#endif
