@@ -1,0 +1,1 @@
+# kiosk-load: load and correctness tool
