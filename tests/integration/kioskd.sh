@@ -1,0 +1,408 @@
+# kioskd end to end through the real stack: kiosk-pki cards bound to
+# residents (kiosk-center-seed), an `openssl ocsp` responder, kiosk-centerd
+# over mutual TLS, kiosk-vcard in the private pcscd's vpcd reader, kioskd
+# with a generated configuration, and kiosk-resident playing the resident
+# on the UI socket.  Outcomes are asserted on the screens kiosk-resident
+# printed, on the center's database (sqlite3) and on the APDUs the card
+# logged, not on log lines.
+#
+# env: KIOSK_BUILDDIR, KIOSK_SRCDIR, KIOSK_TMP (tests/run); PCSCLITE_CSOCK_NAME,
+# KIOSK_READER0, KIOSK_VPCD_PORT0 (tools/check); KIOSK_CENTER_PORT2 (default
+# 18453), KIOSK_OCSP_PORT4 (default 18892).
+
+. "$KIOSK_SRCDIR/tests/lib.sh"
+
+CPORT=${KIOSK_CENTER_PORT2:-18453}
+OPORT=${KIOSK_OCSP_PORT4:-18892}
+R0=${KIOSK_READER0:?run through tools/check}
+V0=${KIOSK_VPCD_PORT0:?run through tools/check}
+KIOSKD=$B/kioskd/kioskd
+RESIDENT=$B/kioskd/kiosk-resident
+CENTERD=$B/center/kiosk-centerd
+SEED=$B/center/kiosk-center-seed
+P=$T/pki
+DB=$T/town.db
+SOCK=$T/ui.sock
+ocsp_pid=""
+center_pid=""
+kioskd_pid=""
+
+for tool in sqlite3 openssl jq pgrep; do
+	command -v $tool >/dev/null || { not_ok "$tool is installed"; finish; }
+done
+for bin in "$KIOSKD" "$RESIDENT" "$CENTERD" "$SEED"; do
+	[ -x "$bin" ] || { not_ok "built: $bin"; finish; }
+done
+
+# --- fixtures -----------------------------------------------------------------
+setup_pki() {
+	local n
+	"$PKI_BIN" init "$P" >/dev/null || return 1
+	for n in alice bob carol dan dv1 erin frank gina revoked1; do
+		"$PKI_BIN" card "$P" $n >/dev/null || return 1
+	done
+	"$PKI_BIN" card "$P" expired1 --issued 2001-01-01 >/dev/null || return 1
+	"$PKI_BIN" kiosk "$P" S0001-T01 >/dev/null || return 1
+	"$SEED" "$DB" --certs "$P" >"$T/seed.out" || return 1
+	"$PKI_BIN" revoke "$P" revoked1 >/dev/null || return 1
+}
+check "test PKI, cards and a seeded town" setup_pki
+grep -q '^card alice -> resident' "$T/seed.out" || { not_ok "cards bound to residents"; finish; }
+
+sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
+cert_sha() { openssl x509 -in "$P/cards/$1/auth.crt" -outform DER | sha256sum | cut -d' ' -f1; }
+
+ocsp_ok() {
+	openssl ocsp -issuer "$P/auth-ca.crt" -cert "$P/cards/alice/auth.crt" \
+	    -url "http://127.0.0.1:$OPORT" -CAfile "$P/auth-ca.crt" 2>&1 | grep -q "auth.crt:"
+}
+start_ocsp() {
+	local i=0
+	openssl ocsp -index "$P/index.txt" -port "$OPORT" -rsigner "$P/ocsp.crt" \
+	    -rkey "$P/ocsp.key" -CA "$P/auth-ca.crt" -nmin 5 >>"$T/ocsp.log" 2>&1 &
+	ocsp_pid=$!
+	lib_pids="$lib_pids $ocsp_pid"
+	while [ $i -lt 50 ]; do
+		ocsp_ok && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+stop_ocsp() {
+	[ -n "$ocsp_pid" ] || return 0
+	kill "$ocsp_pid" 2>/dev/null
+	wait "$ocsp_pid" 2>/dev/null
+	ocsp_pid=""
+}
+
+start_center() {
+	local i=0
+	"$CENTERD" -d --db "$DB" --listen "127.0.0.1:$CPORT" \
+	    --cert "$P/center.crt" --key "$P/center.key" \
+	    --client-ca "$P/fleet-ca.crt" --auth-roots "$P/auth-ca.crt" \
+	    --ocsp "http://127.0.0.1:$OPORT" --ocsp-timeout 2000 \
+	    --ocsp-cache-ttl 0 \
+	    --doc-key "$P/docsign.key" --doc-cert "$P/docsign.crt" \
+	    --service-hours 00:00-24:00 --koseki-days all \
+	    --koseki-hours 00:00-24:00 --newyear-closed no \
+	    >>"$T/center.log" 2>&1 &
+	center_pid=$!
+	lib_pids="$lib_pids $center_pid"
+	while [ $i -lt 100 ]; do
+		(exec 3<>/dev/tcp/127.0.0.1/$CPORT) 2>/dev/null && return 0
+		kill -0 $center_pid 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# write_conf FILE HOURS
+write_conf() {
+	cat >"$1" <<CONF
+# kioskd integration test ($(basename "$1"))
+kiosk-id "S0001-T01"
+store-name "テスト店 1号機"
+reader "$R0"
+center {
+	url "https://127.0.0.1:$CPORT"
+	ca "$P/center-ca.crt"
+	client-cert "$P/kiosks/S0001-T01/kiosk.crt"
+	client-key "$P/kiosks/S0001-T01/kiosk.key"
+	document-key "$P/docsign.crt"
+	timeout 10s
+}
+hours $2
+closed none
+timeout select 30s
+timeout card 20s
+timeout read 20s
+timeout pin 30s
+timeout auth 30s
+timeout options 30s
+timeout issue 30s
+timeout remove 10s
+timeout collect 2s
+ui-socket "$SOCK" mode 0660
+status-socket "$T/status.sock" mode 0600
+journal "$T/journal.db"
+CONF
+}
+
+start_kioskd() {
+	local i=0
+	"$KIOSKD" -d -v -f "$1" >>"$T/kioskd.log" 2>&1 &
+	kioskd_pid=$!
+	lib_pids="$lib_pids $kioskd_pid"
+	while [ $i -lt 100 ]; do
+		[ -S "$SOCK" ] && card_worker_pid >/dev/null && return 0
+		kill -0 $kioskd_pid 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+stop_kioskd() {
+	[ -n "$kioskd_pid" ] || return 0
+	kill "$kioskd_pid" 2>/dev/null
+	wait "$kioskd_pid" 2>/dev/null
+	kioskd_pid=""
+}
+card_worker_pid() { pgrep -P "$kioskd_pid" -x kioskd-card; }
+
+# card NAME [kiosk-vcard options]: put NAME's card on the reader; APDUs in $T/NAME.apdu
+card() {
+	local n=$1 c=$P/cards/$1
+	shift
+	start_vcard "$V0" "$R0" "$T/$n.apdu" --cert "$c/auth.crt" --key "$c/auth.key" \
+	    --ca "$P/auth-ca.crt" --pin 1234 "$@"
+}
+
+# resident NAME [kiosk-resident options]: output in $T/NAME.out; sets RC
+resident() {
+	local n=$1
+	shift
+	if [ -n "$kioskd_pid" ] && ! kill -0 "$kioskd_pid" 2>/dev/null; then
+		not_ok "kioskd is still running (before $n)"
+		tail -n 20 "$T/kioskd.log" | sed 's/^/# /'
+		finish
+	fi
+	"$RESIDENT" --socket "$SOCK" --timeout 40 "$@" >"$T/$n.out" 2>"$T/$n.err"
+	RC=$?
+}
+# last_screen NAME: the JSON of the last screen printed
+last_screen() { sed -n 's/^screen [a-z_]* //p' "$T/$1.out" | tail -n 1; }
+screen_field() { last_screen "$1" | jq -r "$2"; }
+# kioskd back at the idle screen
+wait_idle() { "$RESIDENT" --socket "$SOCK" --no-start --expect idle --timeout 20 >/dev/null 2>&1; }
+count_rows() { sql "select (select count(*) from sessions) || '/' || (select count(*) from issuances)"; }
+
+check "openssl ocsp responder answers" start_ocsp
+check "kiosk-centerd starts" start_center
+
+write_conf "$T/kioskd.conf" "00:00 - 24:00"
+"$KIOSKD" -n -f "$T/kioskd.conf" >"$T/n.out" 2>&1
+expect_eq "kioskd -n: exit 0" "$?" 0
+check "kioskd -n prints the configuration normalised" grep -q '^kiosk-id "S0001-T01"$' "$T/n.out"
+printf 'bogus yes\n' >"$T/bad.conf"
+"$KIOSKD" -n -f "$T/bad.conf" >"$T/nbad.out" 2>&1
+expect_eq "kioskd -n with a bad file: exit 1" "$?" 1
+check "kioskd -n names file:line" grep -q "bad.conf:1:" "$T/nbad.out"
+
+check "kioskd starts, UI socket and card worker up" start_kioskd "$T/kioskd.conf"
+expect_eq "UI socket mode 0660" "$(stat -c %a "$SOCK")" 660
+
+# --- the UI protocol: hello first, bad input answered to that client only -----
+cat >"$T/proto.script" <<'S'
+send {"v":1,"cmd":"ping"}
+send not json
+error bad_json
+send {"cmd":"fly"}
+error bad_command
+send {"v":2,"cmd":"start"}
+error unsupported_version
+send {"cmd":"pin","pin":"1234"}
+error not_allowed
+send {"cmd":"select","document":"juminhyo","extra":1}
+error bad_field
+S
+resident proto --script "$T/proto.script"
+expect_eq "protocol errors answered, one each" "$RC" 0
+expect_eq "first message is hello v1, controlling" \
+    "$(head -n 1 "$T/proto.out" | sed 's/^hello //' | jq -r '.type + " " + (.v|tostring) + " " + .role')" \
+    "hello 1 control"
+expect_eq "then the current screen" "$(sed -n 2p "$T/proto.out" | cut -d' ' -f1-2)" "screen idle"
+expect_eq "ping answered" "$(grep -c '^pong ' "$T/proto.out")" 1
+printf 'send %s\nerror line_too_long\nsleep 1\nsend {"cmd":"ping"}\nwait never\n' \
+    "$(head -c 9000 /dev/zero | tr '\0' x)" >"$T/long.script"
+resident long --script "$T/long.script" --timeout 10
+expect_eq "an oversized line: error, then that client is dropped" \
+    "$RC $(grep -c '"code":"line_too_long"' "$T/long.out")" "3 1"
+printf 'sleep 2\n' >"$T/hold.script"
+"$RESIDENT" --socket "$SOCK" --script "$T/hold.script" >"$T/hold.out" 2>&1 &
+hold=$!
+sleep 0.5
+printf 'send {"cmd":"start"}\nerror not_controller\n' >"$T/watch.script"
+resident watch --script "$T/watch.script"
+expect_eq "a second client watches and may not act" "$RC $(head -n 1 "$T/watch.out" | sed 's/^hello //' | jq -r .role)" "0 watch"
+wait $hold
+check "kioskd survived the malformed clients" kill -0 "$kioskd_pid"
+
+# --- every document type, issued and verified -----------------------------------
+ALICE=$(cert_sha alice)
+i=0
+for doc in juminhyo juminhyo_kisai inkan koseki_zenbu koseki_kojin koseki_fuhyo tax_shotoku; do
+	card alice || { not_ok "alice's card inserted"; break; }
+	before=$(sql "select count(*) from issuances")
+	case $doc in
+	juminhyo) resident "alice-$doc" --document $doc --pin 1234 --copies 2 \
+	    --options '{"members":"all","head_relationship":true}' ;;
+	*) resident "alice-$doc" --document $doc --pin 1234 ;;
+	esac
+	expect_eq "$doc: the resident reaches issued" "$RC" 0
+	expect_eq "$doc: issued screen for the document" "$(screen_field "alice-$doc" .data.document)" "$doc"
+	iid=$(screen_field "alice-$doc" .data.issuance_id)
+	expect_eq "$doc: one issuance row more" "$(sql "select count(*) from issuances")" $((before + 1))
+	expect_eq "$doc: the row is this issuance, for this kiosk" \
+	    "$(sql "select document || ' ' || kiosk_id || ' ' || state from issuances where public_id = '$iid'")" \
+	    "$doc S0001-T01 issued"
+	expect_eq "$doc: its session was authenticated with alice's card" \
+	    "$(sql "select s.state || ' ' || s.cert_sha256 from issuances i join sessions s on s.id = i.session_id where i.public_id = '$iid'")" \
+	    "authenticated $ALICE"
+	check "$doc: the screens went through every state" grep -q '^screen verifying ' "$T/alice-$doc.out"
+	expect_eq "$doc: one VERIFY with data" "$(apdu_count "$T/alice.apdu" '^0020008004')" 1
+	expect_eq "$doc: never the signature certificate, key or password" \
+	    "$(apdu_count "$T/alice.apdu" '^00A4020C02(0001|001A|001B)$')" 0
+	expect_eq "$doc: card unpowered after the PIN session" \
+	    "$(grep -A3 -E '^C: 802A0080' "$T/alice.apdu" | grep -c '^EV: power-off')" 1
+	stop_vcard
+	check "$doc: card taken, back to idle" wait_idle
+	rm -f "$T/alice.apdu" "$T/alice.apdu.out"
+	i=$((i + 1))
+done
+expect_eq "juminhyo: 2 copies recorded" "$(sql "select copies from issuances where document = 'juminhyo' order by rowid desc limit 1")" 2
+expect_eq "the PIN never reached a log or a screen" "$(cat "$T"/alice-*.out "$T"/alice-*.err "$T/kioskd.log" | grep -c '1234')" 0
+
+# --- wrong PIN, then the right one -------------------------------------------------
+cat >"$T/wrong-right.script" <<'S'
+wait idle
+start
+wait select
+select juminhyo
+wait wait_pin
+pin 9999
+wait wait_pin
+pin 1234
+wait options
+options juminhyo {} 1
+wait options
+confirm
+wait issued
+S
+card bob
+resident bob --script "$T/wrong-right.script"
+expect_eq "wrong then right PIN: issued" "$RC" 0
+expect_eq "after the wrong PIN the screen says 2 tries and why" \
+    "$(grep '^screen wait_pin ' "$T/bob.out" | sed -n 2p | sed 's/^screen wait_pin //' | jq -r '(.data.tries_left|tostring) + " " + .data.error.code')" \
+    "2 pin_wrong"
+expect_eq "two VERIFYs with data reached the card" "$(apdu_count "$T/bob.apdu" '^0020008004')" 2
+expect_eq "bob: one authenticated session" "$(sql "select count(*) from sessions where cert_sha256 = '$(cert_sha bob)' and state = 'authenticated'")" 1
+stop_vcard
+wait_idle
+
+# --- three wrong PINs: the last needs a confirmation; then the card is blocked --------
+cat >"$T/block.script" <<'S'
+wait idle
+start
+wait select
+select juminhyo
+wait wait_pin
+pin 1111
+wait wait_pin
+pin 2222
+wait wait_pin
+pin 3333
+error confirm_last_try
+pin 3333 confirm
+wait aborted:pin_blocked
+S
+printf 'kiosk-vcard-state 1\nauth-tries 3\nsign-tries 5\n' >"$T/carol.state"
+card carol --state "$T/carol.state"
+resident carol --script "$T/block.script"
+expect_eq "three wrong PINs: aborted pin_blocked" "$RC" 0
+check "the last try was announced on the screen" \
+    grep -q '"last_try":true' "$T/carol.out"
+check "the blocked screen gives the city-hall advice" \
+    sh -c "grep '^screen aborted ' '$T/carol.out' | grep -q 'municipal office'"
+expect_eq "exactly three VERIFYs with data" "$(apdu_count "$T/carol.apdu" '^0020008004')" 3
+rows=$(count_rows)
+resident carol-again --pin 1234 --expect aborted:pin_blocked
+expect_eq "blocked card, next session: refused with pin_blocked" "$RC" 0
+expect_eq "no VERIFY with data after the card was blocked" "$(apdu_count "$T/carol.apdu" '^0020008004')" 3
+expect_eq "blocked card: the center was not even asked" "$(count_rows)" "$rows"
+stop_vcard
+wait_idle
+
+# --- the center refuses: expired, revoked, revocation unknown, not eligible ----------
+refused() {
+	local name=$1 code=$2 rows
+	rows=$(count_rows)
+	card "$name" || { not_ok "$name: card"; return; }
+	resident "$name" --pin 1234 --expect "aborted:$code"
+	expect_eq "$name: aborted with $code" "$RC" 0
+	check "$name: the screen carries the message in both languages" \
+	    test -n "$(screen_field "$name" '.data.message')" -a -n "$(screen_field "$name" '.data.message_ja')"
+	expect_eq "$name: no issuance" "$(count_rows | cut -d/ -f2)" "$(echo "$rows" | cut -d/ -f2)"
+	expect_eq "$name: the center's session failed" \
+	    "$(sql "select state from sessions order by created_at desc, rowid desc limit 1")" failed
+	stop_vcard
+	wait_idle
+}
+refused expired1 cert_expired
+refused revoked1 cert_revoked
+refused dv1 not_eligible
+expect_eq "not eligible: the reason is on the screen" "$(screen_field dv1 .data.reason)" support_measures
+stop_ocsp
+refused dan revocation_unavailable
+check "openssl ocsp responder restarted" start_ocsp
+
+# --- the card leaves the reader mid-session ----------------------------------------------
+cat >"$T/remove.script" <<'S'
+wait idle
+start
+wait select
+select juminhyo
+wait wait_pin
+wait aborted:card_removed
+S
+card erin
+rows=$(count_rows)
+"$RESIDENT" --socket "$SOCK" --timeout 40 --script "$T/remove.script" >"$T/erin.out" 2>"$T/erin.err" &
+rpid=$!
+n=0
+until grep -q '^screen wait_pin ' "$T/erin.out" 2>/dev/null || [ $n -gt 200 ]; do sleep 0.1; n=$((n + 1)); done
+stop_vcard
+wait $rpid
+expect_eq "card removed at the PIN screen: aborted card_removed" "$?" 0
+expect_eq "card removed: no VERIFY was sent" "$(apdu_count "$T/erin.apdu" '^0020008004')" 0
+expect_eq "card removed: no issuance" "$(count_rows | cut -d/ -f2)" "$(echo "$rows" | cut -d/ -f2)"
+wait_idle
+
+# --- the card worker killed mid-session -----------------------------------------------------
+card frank
+old=$(card_worker_pid)
+sed 's/^wait aborted:card_removed$/wait aborted:card_worker_died/' "$T/remove.script" >"$T/kill.script"
+"$RESIDENT" --socket "$SOCK" --timeout 40 --script "$T/kill.script" >"$T/frank.out" 2>"$T/frank.err" &
+rpid=$!
+n=0
+until grep -q '^screen wait_pin ' "$T/frank.out" 2>/dev/null || [ $n -gt 200 ]; do sleep 0.1; n=$((n + 1)); done
+kill -9 "$old"
+wait $rpid
+expect_eq "card worker SIGKILLed at the PIN screen: session aborted card_worker_died" "$?" 0
+n=0
+until [ -n "$(card_worker_pid)" ] && [ "$(card_worker_pid)" != "$old" ] || [ $n -gt 100 ]; do sleep 0.1; n=$((n + 1)); done
+check "the card worker was restarted (new pid)" test -n "$(card_worker_pid)" -a "$(card_worker_pid)" != "$old"
+wait_idle
+resident frank-next --pin 1234
+expect_eq "the next session after the restart is issued" "$RC" 0
+stop_vcard
+wait_idle
+
+# --- outside service hours: refused before the card or the center ---------------------------
+stop_kioskd
+h=$(TZ=Asia/Tokyo date +%H)
+write_conf "$T/closed.conf" "$(printf '%02d:00 - %02d:00' $(( (10#$h + 2) % 24 )) $(( (10#$h + 3) % 24 )))"
+check "kioskd restarts with hours that exclude now" start_kioskd "$T/closed.conf"
+card gina
+rows=$(count_rows)
+resident gina --pin 1234 --expect aborted:service_hours
+expect_eq "outside service hours: refused with service_hours" "$RC" 0
+expect_eq "outside service hours: refused at the checking step" "$(screen_field gina .data.during)" checking
+expect_eq "outside service hours: no center session" "$(count_rows)" "$rows"
+expect_eq "outside service hours: the card was not read" "$(apdu_count "$T/gina.apdu" '^00A4')" 0
+stop_vcard
+stop_kioskd
+check "kioskd removed its UI socket on exit" test ! -e "$SOCK"
+
+finish
