@@ -1,12 +1,15 @@
 /*
  * POST /v1/issuances and POST /v1/issuances/{id}/result (API.md).
  *
- * An issuance is named for ever by its idempotency key: the store creates
- * the row or returns the existing one atomically, whatever process or
- * thread asks.  Its content is built from the records of THIS request's
- * session (its resident, its card, its kiosk), signed, and stored once;
- * every later answer for the key returns the stored bytes, so a replay is
- * byte-identical and two racing builders cannot both win.
+ * An issuance is named for ever by its idempotency key.  Its content is
+ * built from the records of THIS request's session (its resident, its
+ * card, its kiosk) for the row about to be made (its public id, its time),
+ * signed, and then the row and the signed content are stored in ONE write
+ * (group-committed by the writer): the store creates the row or returns
+ * the existing one with ITS content, atomically, whatever process or
+ * thread asks.  Every later answer for the key returns the stored bytes,
+ * so a replay is byte-identical and two racing builders cannot both win.
+ * A replay of a stored key is answered from a read, without any write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,13 +100,13 @@ reply_issuance(struct api_job *j, int status, const struct issuance *is,
 }
 
 /*
- * Build, sign and store the content of an issuance that has none yet,
- * from this request's records; *env gets the stored envelope (ours, or
- * the one another builder stored first).  -1 after a reply.
+ * Build and sign the content of issuance `public_id` made at `issued_at`
+ * from this request's records into an envelope (*env, malloc'd).  -1
+ * after a reply.
  */
 static int
-make_content(struct api_worker *w, struct api_job *j,
-    const struct session *s, const struct issuance *is,
+build_signed(struct api_worker *w, struct api_job *j,
+    const struct session *s, const struct issuance_req *q,
     const struct doc_options *opt, enum doc_type doc,
     const struct api_records *rec, const struct resident *chosen,
     size_t nchosen, uint8_t **env, size_t *envlen)
@@ -112,19 +115,19 @@ make_content(struct api_worker *w, struct api_job *j,
 	size_t clen, siglen, i;
 	uint8_t sig[DOC_SIG_MAX];
 	char *content = NULL, err[160], head[STORE_FULLNAME_MAX * 2];
-	int rc, ret = -1;
+	int ret = -1;
 
 	*env = NULL;
 	memset(&in, 0, sizeof(in));
-	in.issuance_id = is->req.public_id;
+	in.issuance_id = q->public_id;
 	in.session_id = s->id;
 	in.cert_sha256 = s->cert_sha256;
 	in.kiosk_id = s->kiosk_id;
 	in.doc = doc;
 	in.opt = opt;
-	in.copies = is->req.copies;
-	in.fee_yen = is->req.fee_yen;
-	in.issued_at = (time_t)is->created_at;
+	in.copies = q->copies;
+	in.fee_yen = q->fee_yen;
+	in.issued_at = (time_t)q->now;
 	in.municipality = w->c->cfg->municipality;
 	in.mayor = w->c->cfg->mayor;
 	in.res = &rec->res;
@@ -146,7 +149,7 @@ make_content(struct api_worker *w, struct api_job *j,
 	in.nfuhyo = rec->nfuhyo;
 	in.tax = rec->has_tax ? &rec->tax : NULL;
 	if (doc_build(&in, &content, &clen, err, sizeof(err)) == -1) {
-		log_warnx("issuance %s: document: %s", is->req.public_id, err);
+		log_warnx("issuance %s: document: %s", q->public_id, err);
 		api_reply_error(j, 500, "internal_error", "Internal error.",
 		    "内部エラーが発生しました。");
 		goto done;
@@ -155,28 +158,124 @@ make_content(struct api_worker *w, struct api_job *j,
 	    sizeof(sig), &siglen) == -1 ||
 	    doc_envelope_pack(w->c->doc_key_id, sig, siglen, content, clen,
 	    env, envlen) == -1) {
-		log_warnx("issuance %s: signing failed", is->req.public_id);
+		log_warnx("issuance %s: signing failed", q->public_id);
 		api_reply_error(j, 500, "internal_error", "Internal error.",
 		    "内部エラーが発生しました。");
-		goto done;
-	}
-	rc = store_issuance_set_content(w->st, is->id, *env, *envlen);
-	if (rc == STORE_CONFLICT) {
-		/* another builder stored its bytes first: those are the ones */
-		free(*env);
 		*env = NULL;
-		rc = store_issuance_get_content(w->st, is->id, env, envlen);
-	}
-	if (rc != STORE_OK) {
-		free(*env);
-		*env = NULL;
-		api_store_error(j, w, rc, "issuance content");
 		goto done;
 	}
 	ret = 0;
 done:
 	free(content);
 	return ret;
+}
+
+struct create_signed {
+	const struct issuance_req *q;
+	const uint8_t	*env;
+	size_t		 envlen;
+	struct issuance	 out;
+	int		 created;
+	uint8_t		*stored;
+	size_t		 stored_len;
+};
+
+static int
+op_create_signed(struct store *st, void *arg)
+{
+	struct create_signed *a = arg;
+
+	/* the writer may run an operation again: drop a previous run's */
+	free(a->stored);
+	a->stored = NULL;
+	return store_issuance_create_signed(st, a->q, a->env, a->envlen,
+	    &a->out, &a->created, &a->stored, &a->stored_len);
+}
+
+struct set_content {
+	int64_t		 id;
+	const uint8_t	*env;
+	size_t		 envlen;
+};
+
+static int
+op_set_content(struct store *st, void *arg)
+{
+	struct set_content *a = arg;
+
+	return store_issuance_set_content(st, a->id, a->env, a->envlen);
+}
+
+struct set_result {
+	int64_t		 id;
+	enum issuance_state state;
+	int		 pages;
+	int64_t		 now;
+	int		 changed;
+};
+
+static int
+op_set_result(struct store *st, void *arg)
+{
+	struct set_result *a = arg;
+
+	return store_issuance_set_result(st, a->id, a->state, a->pages,
+	    a->now, &a->changed);
+}
+
+/*
+ * The content of a stored row that has none (made by the two-step
+ * store_issuance_create, or by an older center): built for that row and
+ * stored once; *env gets the stored envelope (ours, or the one another
+ * builder stored first).  -1 after a reply.
+ */
+static int
+make_content(struct api_worker *w, struct api_job *j,
+    const struct session *s, const struct issuance *is,
+    const struct doc_options *opt, enum doc_type doc,
+    const struct api_records *rec, const struct resident *chosen,
+    size_t nchosen, uint8_t **env, size_t *envlen)
+{
+	struct set_content sc;
+	struct issuance_req q;
+	char why[256];
+	int rc;
+
+	q = is->req;
+	q.now = is->created_at;
+	if (build_signed(w, j, s, &q, opt, doc, rec, chosen, nchosen, env,
+	    envlen) == -1)
+		return -1;
+	sc.id = is->id;
+	sc.env = *env;
+	sc.envlen = *envlen;
+	rc = writer_call(w->c->writer, op_set_content, &sc, why, sizeof(why));
+	if (rc == STORE_CONFLICT) {
+		/* another builder stored its bytes first: those are the ones */
+		free(*env);
+		*env = NULL;
+		rc = store_issuance_get_content(w->st, is->id, env, envlen);
+		if (rc != STORE_OK) {
+			api_store_error(j, w, rc, "issuance content");
+			return -1;
+		}
+		return 0;
+	}
+	if (rc != STORE_OK) {
+		free(*env);
+		*env = NULL;
+		api_write_error(j, w, rc, "issuance content", why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reply_conflict(struct api_job *j)
+{
+	api_reply_error(j, 409, "idempotency_conflict",
+	    "This idempotency key was used for another request.",
+	    "この要求番号は別の申請に使われています。");
 }
 
 void
@@ -199,7 +298,8 @@ api_issuance_create(struct api_worker *w, struct api_job *j)
 	struct resident *chosen = NULL;
 	size_t nchosen = 0;
 	time_t now = time(NULL);
-	char err[160];
+	struct create_signed cs;
+	char err[160], why[256];
 	int rc, created = 0, existed;
 
 	memset(&rec, 0, sizeof(rec));
@@ -284,65 +384,80 @@ api_issuance_create(struct api_worker *w, struct api_job *j)
 		goto done;
 	}
 	existed = rc == STORE_OK;
+	if (existed && !store_issuance_same_request(&is.req, &q)) {
+		reply_conflict(j);
+		goto done;
+	}
+	if (existed && is.has_content) {
+		/* stored row and content never change: a read answers */
+		rc = store_issuance_get_content(w->st, is.id, &env, &envlen);
+		if (rc != STORE_OK) {
+			api_store_error(j, w, rc, "issuance content");
+			goto done;
+		}
+		reply_issuance(j, 200, &is, env, envlen);
+		goto done;
+	}
 	if (!existed && s.auth_at + w->c->cfg->session_lifetime <= now) {
 		api_reply_error(j, 410, "session_expired",
 		    "The session has expired. Please start again.",
 		    "セッションの有効時間が過ぎました。最初からやり直してください。");
 		goto done;
 	}
-	if (!existed || !is.has_content) {
-		/* this request's records; eligibility before any row exists */
-		rc = store_resident_get(w->st, s.resident_id, &rec.res);
-		if (rc != STORE_OK) {
-			api_store_error(j, w, rc == STORE_NOTFOUND ? STORE_ERR :
-			    rc, "resident of the session");
-			goto done;
-		}
-		if (api_records_load(w, j, records_for(doc), now, &rec) == -1)
-			goto done;
-		rc = api_eligible(w->c, &rec, doc, &opt, now, &e, &chosen,
-		    &nchosen);
-		if (rc == -1) {
-			api_reply_text(j, 500, NULL);
-			goto done;
-		}
-		if (rc != ELIG_OK) {
-			if (strcmp(e.code, "invalid_request") == 0)
-				api_bad_request(j, "options do not fit this "
-				    "resident's records (member index)");
-			else
-				api_not_eligible(j, &e);
-			goto done;
-		}
-	}
-	rc = store_issuance_create(w->st, &q, &is, &created);
-	if (rc == STORE_CONFLICT) {
-		api_reply_error(j, 409, "idempotency_conflict",
-		    "This idempotency key was used for another request.",
-		    "この要求番号は別の申請に使われています。");
-		goto done;
-	} else if (rc != STORE_OK) {
-		api_store_error(j, w, rc, "issuance create");
+	/* this request's records; eligibility before any row exists */
+	rc = store_resident_get(w->st, s.resident_id, &rec.res);
+	if (rc != STORE_OK) {
+		api_store_error(j, w, rc == STORE_NOTFOUND ? STORE_ERR : rc,
+		    "resident of the session");
 		goto done;
 	}
-	if (is.has_content) {
-		rc = store_issuance_get_content(w->st, is.id, &env, &envlen);
-		if (rc != STORE_OK) {
-			api_store_error(j, w, rc, "issuance content");
-			goto done;
-		}
-	} else {
-		if (rec.res.id == 0) {
-			/* raced: the row lost its content check above */
-			api_reply_error(j, 503, "store_busy",
-			    "The issuance is being prepared. Please try again.",
-			    "ただいま準備中です。もう一度お試しください。");
-			goto done;
-		}
-		if (make_content(w, j, &s, &is, &opt, doc, &rec, chosen,
+	if (api_records_load(w, j, records_for(doc), now, &rec) == -1)
+		goto done;
+	rc = api_eligible(w->c, &rec, doc, &opt, now, &e, &chosen, &nchosen);
+	if (rc == -1) {
+		api_reply_text(j, 500, NULL);
+		goto done;
+	}
+	if (rc != ELIG_OK) {
+		if (strcmp(e.code, "invalid_request") == 0)
+			api_bad_request(j, "options do not fit this "
+			    "resident's records (member index)");
+		else
+			api_not_eligible(j, &e);
+		goto done;
+	}
+	if (!existed) {
+		/* signed for the row about to be made; one write stores both */
+		if (build_signed(w, j, &s, &q, &opt, doc, &rec, chosen,
 		    nchosen, &env, &envlen) == -1)
 			goto done;
+		memset(&cs, 0, sizeof(cs));
+		cs.q = &q;
+		cs.env = env;
+		cs.envlen = envlen;
+		rc = writer_call(w->c->writer, op_create_signed, &cs, why,
+		    sizeof(why));
+		if (rc == STORE_CONFLICT) {
+			free(cs.stored);
+			reply_conflict(j);
+			goto done;
+		} else if (rc != STORE_OK) {
+			free(cs.stored);
+			api_write_error(j, w, rc, "issuance create", why);
+			goto done;
+		}
+		is = cs.out;
+		created = cs.created;
+		if (!created) {
+			/* raced with another builder: its bytes are the answer */
+			free(env);
+			env = cs.stored;
+			envlen = cs.stored_len;
+		}
 	}
+	if (env == NULL && make_content(w, j, &s, &is, &opt, doc, &rec,
+	    chosen, nchosen, &env, &envlen) == -1)
+		goto done;
 	reply_issuance(j, created ? 201 : 200, &is, env, envlen);
 done:
 	free(env);
@@ -360,6 +475,8 @@ api_issuance_result(struct api_worker *w, struct api_job *j)
 	json_t *body, *o;
 	const char *status;
 	json_int_t pages;
+	struct set_result sr;
+	char why[256];
 	int rc, changed = 0;
 
 	if ((body = api_body_object(j, allowed)) == NULL)
@@ -391,16 +508,31 @@ api_issuance_result(struct api_worker *w, struct api_job *j)
 		    "この交付は別の端末のものです。");
 		goto done;
 	}
-	rc = store_issuance_set_result(w->st, is.id, want, (int)pages,
-	    (int64_t)time(NULL), &changed);
-	if (rc == STORE_CONFLICT) {
+	if (is.state == want)
+		changed = 0;	/* the same outcome again: nothing to write */
+	else if (is.state != ISSUANCE_ISSUED) {
 		api_reply_error(j, 409, "result_conflict",
 		    "The other outcome has already been recorded.",
 		    "この交付の結果はすでに別の内容で記録されています。");
 		goto done;
-	} else if (rc != STORE_OK) {
-		api_store_error(j, w, rc, "issuance result");
-		goto done;
+	} else {
+		memset(&sr, 0, sizeof(sr));
+		sr.id = is.id;
+		sr.state = want;
+		sr.pages = (int)pages;
+		sr.now = (int64_t)time(NULL);
+		rc = writer_call(w->c->writer, op_set_result, &sr, why,
+		    sizeof(why));
+		if (rc == STORE_CONFLICT) {
+			api_reply_error(j, 409, "result_conflict",
+			    "The other outcome has already been recorded.",
+			    "この交付の結果はすでに別の内容で記録されています。");
+			goto done;
+		} else if (rc != STORE_OK) {
+			api_write_error(j, w, rc, "issuance result", why);
+			goto done;
+		}
+		changed = sr.changed;
 	}
 	o = json_pack("{s:s,s:s}", "issuance_id", is.req.public_id, "state",
 	    want == ISSUANCE_COMMITTED ? "committed" : "voided");

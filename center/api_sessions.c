@@ -1,62 +1,292 @@
 /*
  * POST /v1/sessions and POST /v1/sessions/{id}/auth (API.md).
  *
- * A session lives in the database, never in this process: its challenge,
- * its kiosk, its expiry and, once, its resident and card.  Any answer to
- * a challenge uses it up: a wrong or refused answer burns it (the kiosk
+ * Challenges are stateless: the session id carries its expiry and two
+ * MACs under the session key that every center process on the database
+ * shares (one says the id is ours, one binds it to the kiosk that asked),
+ * and the challenge is a MAC of the id and the kiosk, so any process
+ * recomputes it and nothing has to be durable before the kiosk has its
+ * challenge.  The session's row is written for the books without waiting
+ * for its commit.  Single use is durable where it matters: the answer's
+ * commit records the session as used (its row, whose primary key makes a
+ * second answer fail), before the answer is sent.  Any answer to a
+ * challenge uses it up: a wrong or refused answer burns it (the kiosk
  * opens a new session), a right one binds it to the card for good.
+ *
+ * Session id (16 bytes, 32 lower-case hex): expires_at (4, big endian),
+ * random (4), HMAC(key, "id" | bytes 0-7) (first 4), HMAC(key, "kiosk" |
+ * bytes 0-7 | kiosk id) (first 4).  Challenge: HMAC(key, "challenge" |
+ * the 16 bytes | kiosk id), 32 bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "centerd.h"
 #include "document.h"
+#include "hex.h"
 #include "log.h"
 #include "ocsp_cache.h"
 
 #define CHALLENGE_LEN	32
+#define SID_LEN		16
+#define SID_CLOCK_SKEW	5		/* seconds a sibling's clock may lead */
 #define SIG_MAX		1024		/* RSA up to 8192 bits */
 #define CERT_B64_MAX	(4 * ((JPKI_VERIFY_CERT_MAX + 2) / 3))
 #define SIG_B64_MAX	(4 * ((SIG_MAX + 2) / 3))
+#define SESSION_KEY_NAME "session-key-v1"
+#define SESSION_KEY_FILE_MAX 4096
+
+static const char label_id[] = "kiosk-centerd session id v1";
+static const char label_kiosk[] = "kiosk-centerd session kiosk v1";
+static const char label_chal[] = "kiosk-centerd challenge v1";
+
+/* HMAC-SHA256(session key, label NUL | b | kiosk NUL) into out (32 bytes). */
+static int
+session_mac(const struct center *c, const char *label, const uint8_t *b,
+    size_t blen, const char *kiosk, uint8_t *out)
+{
+	uint8_t buf[64 + SID_LEN + STORE_KEY_MAX];
+	size_t llen = strlen(label) + 1, klen = 0, n;
+	unsigned int mdlen = 0;
+
+	if (kiosk != NULL)
+		klen = strnlen(kiosk, STORE_KEY_MAX) + 1;
+	if (llen > 64 || blen > SID_LEN || klen > STORE_KEY_MAX)
+		return -1;
+	memcpy(buf, label, llen);
+	memcpy(buf + llen, b, blen);
+	n = llen + blen;
+	if (kiosk != NULL) {
+		memcpy(buf + n, kiosk, klen - 1);
+		buf[n + klen - 1] = '\0';
+		n += klen;
+	}
+	if (HMAC(EVP_sha256(), c->session_key, CENTER_SESSION_KEY_LEN, buf, n,
+	    out, &mdlen) == NULL || mdlen != 32)
+		return -1;
+	return 0;
+}
+
+/* A new session for this kiosk: id, challenge, times.  -1 on failure. */
+static int
+session_make(const struct center *c, const char *kiosk, time_t now,
+    struct session *s)
+{
+	uint8_t b[SID_LEN], md[32];
+	uint32_t exp;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->created_at = now;
+	s->expires_at = now + c->cfg->challenge_ttl;
+	if (s->expires_at <= 0 || s->expires_at > (int64_t)UINT32_MAX)
+		return -1;
+	exp = (uint32_t)s->expires_at;
+	b[0] = (uint8_t)(exp >> 24);
+	b[1] = (uint8_t)(exp >> 16);
+	b[2] = (uint8_t)(exp >> 8);
+	b[3] = (uint8_t)exp;
+	if (RAND_bytes(b + 4, 4) != 1 ||
+	    session_mac(c, label_id, b, 8, NULL, md) == -1)
+		return -1;
+	memcpy(b + 8, md, 4);
+	if (session_mac(c, label_kiosk, b, 8, kiosk, md) == -1)
+		return -1;
+	memcpy(b + 12, md, 4);
+	if (session_mac(c, label_chal, b, SID_LEN, kiosk, s->challenge) == -1)
+		return -1;
+	s->challenge_len = CHALLENGE_LEN;
+	hex_encode(s->id, sizeof(s->id), b, SID_LEN);
+	for (i = 0; s->id[i] != '\0'; i++)
+		if (s->id[i] >= 'A' && s->id[i] <= 'F')
+			s->id[i] = (char)(s->id[i] - 'A' + 'a');
+	(void)snprintf(s->kiosk_id, sizeof(s->kiosk_id), "%s", kiosk);
+	s->state = SESSION_NEW;
+	return 0;
+}
+
+/*
+ * The session an id names, recomputed: 0 (s filled, state NEW, its
+ * challenge), -1 not one of ours (404), -2 another kiosk's (403).
+ * Expiry is the caller's to check.
+ */
+static int
+session_check(const struct center *c, const char *id, const char *kiosk,
+    time_t now, struct session *s)
+{
+	uint8_t b[SID_LEN], md[32];
+	int64_t exp;
+
+	memset(s, 0, sizeof(*s));
+	if (!api_is_hex(id, 2 * SID_LEN) ||
+	    hex_decode(b, sizeof(b), id) != SID_LEN)
+		return -1;
+	if (session_mac(c, label_id, b, 8, NULL, md) == -1 ||
+	    CRYPTO_memcmp(md, b + 8, 4) != 0)
+		return -1;
+	exp = ((int64_t)b[0] << 24) | ((int64_t)b[1] << 16) |
+	    ((int64_t)b[2] << 8) | (int64_t)b[3];
+	/* never longer-lived than any center could have made it */
+	if (exp > (int64_t)now + CENTER_CHALLENGE_TTL_MAX + SID_CLOCK_SKEW)
+		return -1;
+	if (session_mac(c, label_kiosk, b, 8, kiosk, md) == -1)
+		return -1;
+	if (CRYPTO_memcmp(md, b + 12, 4) != 0)
+		return -2;
+	if (session_mac(c, label_chal, b, SID_LEN, kiosk, s->challenge) == -1)
+		return -1;
+	s->challenge_len = CHALLENGE_LEN;
+	(void)snprintf(s->id, sizeof(s->id), "%s", id);
+	(void)snprintf(s->kiosk_id, sizeof(s->kiosk_id), "%s", kiosk);
+	s->expires_at = exp;
+	/* the exact creation time is in the row if it was recorded */
+	s->created_at = exp - c->cfg->challenge_ttl;
+	if (s->created_at <= 0 || s->created_at >= exp)
+		s->created_at = exp - 1;
+	s->state = SESSION_NEW;
+	return 0;
+}
+
+static int
+op_session_record(struct store *st, void *arg)
+{
+	return store_session_record(st, arg);
+}
+
+struct claim {
+	const struct session *s;
+	int64_t		 now;
+	int64_t		 resident_id;
+	const char	*serial;
+	const char	*sha256;
+};
+
+static int
+op_session_claim(struct store *st, void *arg)
+{
+	struct claim *c = arg;
+
+	return store_session_claim(st, c->s, c->now, c->resident_id,
+	    c->serial, c->sha256);
+}
+
+struct secret {
+	uint8_t	cand[CENTER_SESSION_KEY_LEN];
+	uint8_t	out[CENTER_SESSION_KEY_LEN];
+};
+
+static int
+op_secret(struct store *st, void *arg)
+{
+	struct secret *k = arg;
+
+	return store_secret(st, SESSION_KEY_NAME, k->cand, sizeof(k->cand),
+	    k->out);
+}
+
+int
+api_session_key_file(struct center *c, const char *path, char *err,
+    size_t errlen)
+{
+	static const char label[] = "kiosk-centerd session key file v1";
+	uint8_t *buf;
+	unsigned int mdlen = 0;
+	size_t n;
+	FILE *f;
+	int ok;
+
+	if ((buf = malloc(SESSION_KEY_FILE_MAX + 1)) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((f = fopen(path, "rb")) == NULL) {
+		(void)snprintf(err, errlen, "%s: cannot open", path);
+		free(buf);
+		return -1;
+	}
+	n = fread(buf, 1, SESSION_KEY_FILE_MAX + 1, f);
+	ok = !ferror(f);
+	(void)fclose(f);
+	if (!ok || n < 32 || n > SESSION_KEY_FILE_MAX) {
+		(void)snprintf(err, errlen, "%s: expected 32 to %d bytes of "
+		    "secret", path, SESSION_KEY_FILE_MAX);
+		OPENSSL_cleanse(buf, SESSION_KEY_FILE_MAX + 1);
+		free(buf);
+		return -1;
+	}
+	/* any length of secret: the key is a MAC of it under a label */
+	ok = HMAC(EVP_sha256(), label, (int)strlen(label), buf, n,
+	    c->session_key, &mdlen) != NULL && mdlen == CENTER_SESSION_KEY_LEN;
+	OPENSSL_cleanse(buf, SESSION_KEY_FILE_MAX + 1);
+	free(buf);
+	if (!ok) {
+		(void)snprintf(err, errlen, "%s: cannot derive the key", path);
+		return -1;
+	}
+	c->have_session_key = 1;
+	return 0;
+}
+
+int
+api_session_key_init(struct center *c, char *err, size_t errlen)
+{
+	struct secret k;
+	char why[256];
+	int rc;
+
+	if (c->have_session_key)
+		return 0;
+	if (RAND_bytes(k.cand, sizeof(k.cand)) != 1) {
+		(void)snprintf(err, errlen, "no random bytes for the session "
+		    "key");
+		return -1;
+	}
+	rc = writer_call(c->writer, op_secret, &k, why, sizeof(why));
+	OPENSSL_cleanse(k.cand, sizeof(k.cand));
+	if (rc != STORE_OK) {
+		OPENSSL_cleanse(k.out, sizeof(k.out));
+		(void)snprintf(err, errlen, "session key: %s", why);
+		return -1;
+	}
+	memcpy(c->session_key, k.out, sizeof(c->session_key));
+	OPENSSL_cleanse(k.out, sizeof(k.out));
+	return 0;
+}
 
 void
 api_session_create(struct api_worker *w, struct api_job *j)
 {
 	static const char *const allowed[] = { NULL };
-	struct session s;
+	struct session s, *rec;
 	json_t *body, *o;
 	char *ch64, when[32];
 	time_t now = time(NULL);
-	int rc, tries;
 
 	if ((body = api_body_object(j, allowed)) == NULL)
 		return;
 	json_decref(body);
 
-	for (tries = 0; tries < 3; tries++) {
-		memset(&s, 0, sizeof(s));
-		(void)snprintf(s.kiosk_id, sizeof(s.kiosk_id), "%s", j->kiosk_id);
-		if (api_random_hex(s.id, 16) == -1 ||
-		    RAND_bytes(s.challenge, CHALLENGE_LEN) != 1) {
-			api_reply_error(j, 500, "internal_error",
-			    "Internal error.", "内部エラーが発生しました。");
-			return;
-		}
-		s.challenge_len = CHALLENGE_LEN;
-		s.created_at = now;
-		s.expires_at = now + w->c->cfg->challenge_ttl;
-		s.state = SESSION_NEW;
-		if ((rc = store_session_create(w->st, &s)) != STORE_CONFLICT)
-			break;
-	}
-	if (rc != STORE_OK) {
-		api_store_error(j, w, rc, "session create");
+	if (session_make(w->c, j->kiosk_id, now, &s) == -1) {
+		api_reply_error(j, 500, "internal_error", "Internal error.",
+		    "内部エラーが発生しました。");
 		return;
+	}
+	/* for the books only: nothing waits for (or depends on) this row */
+	if ((rec = malloc(sizeof(*rec))) != NULL) {
+		*rec = s;
+		if (writer_post(w->c->writer, op_session_record, rec, free) ==
+		    -1) {
+			free(rec);
+			log_debug("worker %d: session %s not recorded (writer "
+			    "queue full)", w->index, s.id);
+		}
 	}
 	if ((ch64 = api_base64(s.challenge, s.challenge_len)) == NULL) {
 		api_reply_text(j, 500, NULL);
@@ -72,14 +302,19 @@ api_session_create(struct api_worker *w, struct api_job *j)
 
 /* Use the challenge up after a refused answer; the refusal stands. */
 static void
-burn(struct api_worker *w, const char *id, const char *kiosk, time_t now)
+burn(struct api_worker *w, const struct session *s, time_t now)
 {
+	struct claim c;
+	char why[256];
 	int rc;
 
-	rc = store_session_authenticate(w->st, id, kiosk, now, 0, NULL, NULL);
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.now = now;
+	rc = writer_call(w->c->writer, op_session_claim, &c, why, sizeof(why));
 	if (rc != STORE_OK && rc != STORE_CONFLICT && rc != STORE_EXPIRED)
 		log_warnx("worker %d: session %s: could not mark the answer "
-		    "as used (%d)", w->index, id, rc);
+		    "as used: %s", w->index, s->id, why);
 }
 
 static void
@@ -249,7 +484,9 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 {
 	static const char *const allowed[] = { "certificate", "signature",
 	    NULL };
-	struct session s;
+	struct session s, used;
+	struct claim claim;
+	char why[256];
 	struct jpki_cert_info info;
 	struct card_cert cc;
 	struct api_records rec;
@@ -284,26 +521,28 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		goto done;
 	}
 
-	/* the session: exists, this kiosk's, unanswered, in time */
-	rc = store_session_get(w->st, j->path_id, &s);
-	if (rc == STORE_NOTFOUND) {
+	/* the session: ours, this kiosk's, unanswered, in time */
+	rc = session_check(w->c, j->path_id, j->kiosk_id, now, &s);
+	if (rc == -1) {
 		api_reply_error(j, 404, "not_found", "No such session.",
 		    "セッションが見つかりません。");
 		goto done;
-	} else if (rc != STORE_OK) {
-		api_store_error(j, w, rc, "session get");
-		goto done;
 	}
-	if (strcmp(s.kiosk_id, j->kiosk_id) != 0) {
+	if (rc == -2) {
 		api_reply_error(j, 403, "wrong_kiosk",
 		    "This session belongs to another kiosk.",
 		    "このセッションは別の端末のものです。");
 		goto done;
 	}
-	if (s.state != SESSION_NEW) {
+	/* an answered challenge has its row (the claim's commit made it) */
+	rc = store_session_get(w->st, s.id, &used);
+	if (rc == STORE_OK && used.state != SESSION_NEW) {
 		api_reply_error(j, 409, "session_used",
 		    "This challenge has already been answered.",
 		    "この認証はすでに使用されています。最初からやり直してください。");
+		goto done;
+	} else if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+		api_store_error(j, w, rc, "session get");
 		goto done;
 	}
 	if (now >= s.expires_at) {
@@ -320,14 +559,14 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	if (v != JPKI_OK) {
 		log_info("worker %d: session %s: certificate refused: %s",
 		    w->index, s.id, err);
-		burn(w, s.id, j->kiosk_id, now);
+		burn(w, &s, now);
 		reply_verdict(j, v);
 		goto done;
 	}
 	rc = jpki_verify_signature(der, derlen, s.challenge, s.challenge_len,
 	    sig, siglen);
 	if (rc != 1) {
-		burn(w, s.id, j->kiosk_id, now);
+		burn(w, &s, now);
 		api_reply_error(j, 401, "signature_invalid",
 		    "The card's signature does not verify.",
 		    "カードの署名を確認できませんでした。");
@@ -335,7 +574,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	}
 	if ((v = check_revocation(w, der, derlen, now, &info, &cached)) !=
 	    JPKI_OK) {
-		burn(w, s.id, j->kiosk_id, now);
+		burn(w, &s, now);
 		reply_verdict(j, v);
 		goto done;
 	}
@@ -345,7 +584,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	rc = store_resident_by_cert(w->st, info.serial, &rec.res, &cc);
 	if (rc == STORE_NOTFOUND || (rc == STORE_OK &&
 	    cc.status == CARD_CERT_REVOKED)) {
-		burn(w, s.id, j->kiosk_id, now);
+		burn(w, &s, now);
 		if (rc == STORE_OK)
 			api_reply_error(j, 403, "cert_revoked",
 			    jpki_verdict_message(JPKI_REVOKED),
@@ -368,15 +607,21 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		goto done;
 	}
 	if (navail == 0) {
-		burn(w, s.id, j->kiosk_id, now);
+		burn(w, &s, now);
 		if (refusal.code == NULL)
 			(void)elig_refusal("no_document", &refusal);
 		api_not_eligible(j, &refusal);
 		goto done;
 	}
 
-	rc = store_session_authenticate(w->st, s.id, j->kiosk_id, now,
-	    rec.res.id, info.serial, info.sha256);
+	memset(&claim, 0, sizeof(claim));
+	claim.s = &s;
+	claim.now = now;
+	claim.resident_id = rec.res.id;
+	claim.serial = info.serial;
+	claim.sha256 = info.sha256;
+	rc = writer_call(w->c->writer, op_session_claim, &claim, why,
+	    sizeof(why));
 	switch (rc) {
 	case STORE_OK:
 		break;
@@ -400,7 +645,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		    "セッションが見つかりません。");
 		goto done;
 	default:
-		api_store_error(j, w, rc, "session authenticate");
+		api_write_error(j, w, rc, "session authenticate", why);
 		goto done;
 	}
 
@@ -426,19 +671,38 @@ done:
 	}
 }
 
+struct purge {
+	int64_t	before;
+	long	n;
+};
+
+static int
+op_purge(struct store *st, void *arg)
+{
+	struct purge *p = arg;
+
+	return store_session_purge(st, p->before, &p->n);
+}
+
 void
 api_purge(struct api_worker *w, struct api_job *j)
 {
+	struct purge p;
 	time_t now = time(NULL);
-	long n = 0;
+	char why[256];
 	int rc;
 
-	/* keep a day of sessions after their use for reconciliation */
-	rc = store_session_purge(w->st, now - w->c->cfg->session_lifetime -
-	    24 * 3600, &n);
+	/*
+	 * Keep a day of sessions after their use for reconciliation; a
+	 * purged session has long expired, so its id is refused before its
+	 * (missing) row matters.
+	 */
+	p.before = now - w->c->cfg->session_lifetime - 24 * 3600;
+	p.n = 0;
+	rc = writer_call(w->c->writer, op_purge, &p, why, sizeof(why));
 	if (rc != STORE_OK)
-		log_warnx("purge: %s", store_errmsg(w->st));
-	else if (n > 0)
-		log_info("purged %ld expired sessions", n);
+		log_warnx("purge: %s", why);
+	else if (p.n > 0)
+		log_info("purged %ld expired sessions", p.n);
 	j->status = 0;
 }

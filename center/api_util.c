@@ -87,6 +87,22 @@ api_store_error(struct api_job *j, const struct api_worker *w, int rc,
 	    "内部エラーが発生しました。");
 }
 
+void
+api_write_error(struct api_job *j, const struct api_worker *w, int rc,
+    const char *op, const char *why)
+{
+	if (rc == STORE_BUSY) {
+		log_warnx("worker %d: %s: database busy", w->index, op);
+		api_reply_error(j, 503, "store_busy",
+		    "The records database is busy. Please try again.",
+		    "ただいま混み合っています。しばらくしてからやり直してください。");
+		return;
+	}
+	log_warnx("worker %d: %s: %s", w->index, op, why);
+	api_reply_error(j, 500, "internal_error", "Internal error.",
+	    "内部エラーが発生しました。");
+}
+
 const char *
 api_time(time_t t, char *buf, size_t len)
 {

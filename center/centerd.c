@@ -9,6 +9,7 @@
  * all their state; sessions and issuances live in the shared database.
  */
 #include <sys/types.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -28,6 +29,7 @@
 
 #include <event2/event.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -44,7 +46,7 @@
 enum opt_id {
 	O_CONFIG = 256, O_DB, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA,
 	O_CLIENT_CRL, O_AUTH_ROOTS, O_OCSP, O_OCSP_SIGNER, O_OCSP_TIMEOUT,
-	O_OCSP_CACHE_TTL, O_CRL, O_DOC_KEY, O_DOC_CERT, O_MUNICIPALITY,
+	O_OCSP_CACHE_TTL, O_CRL, O_DOC_KEY, O_DOC_CERT, O_SESSION_KEY, O_MUNICIPALITY,
 	O_MAYOR, O_PROCESSES, O_THREADS, O_CHALLENGE_TTL, O_SESSION_LIFETIME,
 	O_IDLE_TIMEOUT, O_SERVICE_HOURS, O_KOSEKI_DAYS, O_KOSEKI_HOURS,
 	O_NEWYEAR_CLOSED, O_ALLOW_MY_NUMBER, O_MIN_AGE, O_DOCUMENTS, O_FEE,
@@ -67,6 +69,7 @@ static const struct option longopts[] = {
 	{ "crl", required_argument, NULL, O_CRL },
 	{ "doc-key", required_argument, NULL, O_DOC_KEY },
 	{ "doc-cert", required_argument, NULL, O_DOC_CERT },
+	{ "session-key", required_argument, NULL, O_SESSION_KEY },
 	{ "municipality", required_argument, NULL, O_MUNICIPALITY },
 	{ "mayor", required_argument, NULL, O_MAYOR },
 	{ "processes", required_argument, NULL, O_PROCESSES },
@@ -98,7 +101,8 @@ usage(void)
 "         --cert FILE --key FILE --client-ca FILE [--client-crl FILE]\n"
 "         --auth-roots FILE|DIR ... [--ocsp URL] [--ocsp-signer FILE]\n"
 "         [--ocsp-timeout MS] [--ocsp-cache-ttl SECONDS] [--crl FILE ...]\n"
-"         --doc-key FILE --doc-cert FILE [--municipality NAME] [--mayor NAME]\n"
+"         --doc-key FILE --doc-cert FILE [--session-key FILE]\n"
+"         [--municipality NAME] [--mayor NAME]\n"
 "         [--processes N] [--threads N] [--challenge-ttl SECONDS]\n"
 "         [--session-lifetime SECONDS] [--idle-timeout SECONDS]\n"
 "         [--service-hours HH:MM-HH:MM] [--koseki-days DAYS]\n"
@@ -124,7 +128,7 @@ config_defaults(struct center_config *c)
 	    "東京都みどり市");
 	(void)snprintf(c->mayor, sizeof(c->mayor), "みどり市長 緑川 一郎");
 	c->processes = 1;
-	c->threads = 4;
+	c->threads = 16;	/* handlers mostly wait for the group commit */
 	c->challenge_ttl = 60;
 	c->session_lifetime = 600;
 	c->idle_timeout = 120;
@@ -382,6 +386,9 @@ apply(struct center_config *c, int id, const char *v, char *err,
 	case O_DOC_CERT:
 		return set_path(c->doc_cert, sizeof(c->doc_cert), v, err,
 		    errlen);
+	case O_SESSION_KEY:
+		return set_path(c->session_key, sizeof(c->session_key), v, err,
+		    errlen);
 	case O_MUNICIPALITY:
 		return set_path(c->municipality, sizeof(c->municipality), v,
 		    err, errlen);
@@ -394,7 +401,8 @@ apply(struct center_config *c, int id, const char *v, char *err,
 		return set_num(&c->threads, v, 1, CENTER_THREADS_MAX, err,
 		    errlen);
 	case O_CHALLENGE_TTL:
-		return set_num(&c->challenge_ttl, v, 1, 600, err, errlen);
+		return set_num(&c->challenge_ttl, v, 1,
+		    CENTER_CHALLENGE_TTL_MAX, err, errlen);
 	case O_SESSION_LIFETIME:
 		return set_num(&c->session_lifetime, v, 10, 86400, err, errlen);
 	case O_IDLE_TIMEOUT:
@@ -699,6 +707,7 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	struct event_base *base;
 	struct http_server *h;
 	struct event *sterm, *sint, *shup;
+	struct writer_stats ws;
 	char err[512];
 
 	/* every line of a serving process names it */
@@ -707,6 +716,12 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	if (ctr->cfg->ocsp_cache_ttl > 0 && (ctr->ocsp_cache =
 	    ocsp_cache_new(ctr->cfg->ocsp_cache_ttl)) == NULL)
 		fatalx("cannot make the OCSP cache");
+	/* this process's own write connection and group commit */
+	if ((ctr->writer = writer_start(ctr->cfg->db, err, sizeof(err))) ==
+	    NULL)
+		fatalx("%s", err);
+	if (api_session_key_init(ctr, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	if ((h = http_server_new(base, ssl, ctr, fd, err, sizeof(err))) ==
@@ -724,6 +739,14 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
 	http_server_free(h);
+	/* after the workers: their last writes are still answered */
+	writer_get_stats(ctr->writer, &ws);
+	log_info("writer: %lu operations in %lu transactions (largest %lu, "
+	    "%lu replayed, %lu checkpoints)", ws.ops, ws.batches, ws.max_batch,
+	    ws.replays, ws.checkpoints);
+	writer_stop(ctr->writer);
+	ctr->writer = NULL;
+	OPENSSL_cleanse(ctr->session_key, sizeof(ctr->session_key));
 	event_free(sterm);
 	event_free(sint);
 	event_free(shup);
@@ -791,8 +814,9 @@ supervise(struct center *ctr, SSL_CTX *ssl)
 	struct child kids[CENTER_PROCESSES_MAX];
 	struct sigaction sa;
 	sigset_t block, old;
+	struct timespec ts;
 	char err[512];
-	int n = ctr->cfg->processes, i, status, alive;
+	int n = ctr->cfg->processes, i, status, alive, pending = 0;
 	pid_t pid;
 
 	memset(&sa, 0, sizeof(sa));
@@ -822,32 +846,49 @@ supervise(struct center *ctr, SSL_CTX *ssl)
 	log_info("supervisor %ld: %d serving processes", (long)getpid(), n);
 
 	while (!got_term) {
-		(void)sigsuspend(&old);
+		/*
+		 * Signals are only taken here: a restart that must wait (a
+		 * process that died young) waits with them unblocked too, so
+		 * a crash loop never keeps SIGTERM out.
+		 */
+		if (pending) {
+			ts.tv_sec = 1;
+			ts.tv_nsec = 0;
+			(void)pselect(0, NULL, NULL, NULL, &ts, &old);
+		} else
+			(void)sigsuspend(&old);
+		if (got_term)
+			break;
 		if (got_hup) {
 			got_hup = 0;
 			for (i = 0; i < n; i++)
 				if (kids[i].pid > 0)
 					(void)kill(kids[i].pid, SIGHUP);
 		}
-		if (!got_chld)
-			continue;
-		got_chld = 0;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (i = 0; i < n; i++)
-				if (kids[i].pid == pid)
-					break;
-			if (i == n)
+		if (got_chld) {
+			got_chld = 0;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+				for (i = 0; i < n; i++)
+					if (kids[i].pid == pid)
+						break;
+				if (i == n)
+					continue;
+				kids[i].pid = -1;
+				log_warnx("serving process %ld ended (%s %d); "
+				    "restarting", (long)pid,
+				    WIFSIGNALED(status) ? "signal" : "status",
+				    WIFSIGNALED(status) ? WTERMSIG(status) :
+				    WEXITSTATUS(status));
+			}
+		}
+		pending = 0;
+		for (i = 0; i < n; i++) {
+			if (kids[i].pid > 0)
 				continue;
-			kids[i].pid = -1;
-			if (got_term)
-				continue;
-			log_warnx("serving process %ld ended (%s %d); "
-			    "restarting", (long)pid, WIFSIGNALED(status) ?
-			    "signal" : "status", WIFSIGNALED(status) ?
-			    WTERMSIG(status) : WEXITSTATUS(status));
-			if (time(NULL) - kids[i].started < 2)
-				(void)sleep(1);	/* not in a tight loop */
-			(void)spawn(ctr, ssl, kids, n, i, &old);
+			/* not in a tight loop */
+			if (time(NULL) - kids[i].started < 2 ||
+			    spawn(ctr, ssl, kids, n, i, &old) == -1)
+				pending = 1;
 		}
 	}
 	for (i = 0; i < n; i++)
@@ -895,6 +936,8 @@ print_config(const struct center_config *c, const struct center *ctr)
 		printf("crl = %s\n", c->crls[i]);
 	printf("doc-key = %s\ndoc-cert = %s\n# key id %s\n", c->doc_key,
 	    c->doc_cert, ctr->doc_key_id);
+	if (c->session_key[0] != '\0')
+		printf("session-key = %s\n", c->session_key);
 	printf("municipality = %s\nmayor = %s\nprocesses = %d\nthreads = %d\n"
 	    "challenge-ttl = %d\nsession-lifetime = %d\nidle-timeout = %d\n",
 	    c->municipality, c->mayor, c->processes, c->threads,
@@ -959,11 +1002,17 @@ main(int argc, char *argv[])
 	ctr.cfg = &cfg;
 	load_trust(&ctr, &cfg);
 	load_doc_key(&ctr, &cfg);
+	if (cfg.session_key[0] != '\0' && api_session_key_file(&ctr,
+	    cfg.session_key, err, sizeof(err)) == -1)
+		fatalx("--session-key %s", err);
 	if ((ssl = http_tls_new(&cfg, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (check_only) {
 		print_config(&cfg, &ctr);
 		printf("# configuration OK\n");
+		SSL_CTX_free(ssl);
+		EVP_PKEY_free(ctr.doc_key);
+		jpki_trust_free(ctr.trust);
 		return 0;
 	}
 
@@ -975,8 +1024,14 @@ main(int argc, char *argv[])
 	if (!debug && daemon(0, 1) == -1)
 		fatal("daemon");
 
-	if (cfg.processes > 1)
-		return supervise(&ctr, ssl);
+	if (cfg.processes > 1) {
+		(void)supervise(&ctr, ssl);
+		SSL_CTX_free(ssl);
+		EVP_PKEY_free(ctr.doc_key);
+		jpki_trust_free(ctr.trust);
+		OPENSSL_cleanse(ctr.session_key, sizeof(ctr.session_key));
+		return 0;
+	}
 	err[0] = '\0';
 	if ((fd = listen_socket(&cfg, err, sizeof(err))) == -1)
 		fatalx("listen: %s", err);

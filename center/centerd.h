@@ -5,9 +5,11 @@
  *
  * Process model: a supervisor forks N serving processes; each has one
  * libevent loop thread (TLS, HTTP parsing, replies) and a pool of worker
- * threads, each with its own database connection, that run the handlers.
- * Nothing about a request lives outside its api_job: there is no
- * "current" session, resident or document anywhere (DOMAIN.md §3).
+ * threads, each with its own database connection, that run the handlers'
+ * reads, and one writer thread (writer.h) that commits the writes of all
+ * handlers in groups.  Nothing about a request lives outside its api_job:
+ * there is no "current" session, resident or document anywhere
+ * (DOMAIN.md §3).
  */
 #ifndef KIOSK_CENTERD_H
 #define KIOSK_CENTERD_H
@@ -22,6 +24,7 @@
 #include "eligibility.h"
 #include "jpki_verify.h"
 #include "store.h"
+#include "writer.h"
 
 #define CENTER_VERSION		1
 #define CENTER_BODY_MAX		(64 * 1024)	/* API.md: bodies <= 64 KiB */
@@ -34,6 +37,8 @@
 #define CENTER_PROCESSES_MAX	64
 #define CENTER_THREADS_MAX	64
 #define CENTER_QUEUE_MAX	8192		/* jobs waiting per process */
+#define CENTER_SESSION_KEY_LEN	32		/* HMAC-SHA256 key of challenges */
+#define CENTER_CHALLENGE_TTL_MAX 600		/* --challenge-ttl bound */
 
 struct center_config {
 	char		 db[1024];
@@ -53,6 +58,7 @@ struct center_config {
 	size_t		 ncrls;
 	char		 doc_key[1024];
 	char		 doc_cert[1024];
+	char		 session_key[1024];	/* "" : kept in the database */
 	char		 municipality[CENTER_NAME_MAX];
 	char		 mayor[CENTER_NAME_MAX];
 	int		 processes;
@@ -72,6 +78,10 @@ struct center {
 	EVP_PKEY		*doc_key;
 	char			 doc_key_id[65];	/* hex SHA-256 of SPKI */
 	struct ocsp_cache	*ocsp_cache;		/* NULL: disabled */
+	/* per serving process, set before the workers start */
+	struct writer		*writer;		/* group commit */
+	uint8_t			 session_key[CENTER_SESSION_KEY_LEN];
+	int			 have_session_key;	/* from --session-key */
 };
 
 /* The routes of API.md. */
@@ -126,6 +136,9 @@ void	api_bad_request(struct api_job *, const char *what);
 /* A store failure: 503 store_busy or 500 internal_error. */
 void	api_store_error(struct api_job *, const struct api_worker *, int rc,
 	    const char *op);
+/* The same for a write that failed in the writer, with its reason. */
+void	api_write_error(struct api_job *, const struct api_worker *, int rc,
+	    const char *op, const char *why);
 /* RFC 3339 UTC ("2026-01-02T03:04:05Z") into buf (>= 21 bytes). */
 const char *api_time(time_t, char *buf, size_t len);
 int	api_random_hex(char *out, size_t nbytes);	/* out: 2n+1 */
@@ -202,6 +215,14 @@ void	api_session_auth(struct api_worker *, struct api_job *);
 void	api_issuance_create(struct api_worker *, struct api_job *);
 void	api_issuance_result(struct api_worker *, struct api_job *);
 void	api_purge(struct api_worker *, struct api_job *);
+/*
+ * The session key of this process: from --session-key (loaded by the
+ * supervisor) or the one stored in the database, created by the first
+ * process that needs it.  -1 with a message.
+ */
+int	api_session_key_init(struct center *, char *err, size_t errlen);
+int	api_session_key_file(struct center *, const char *path, char *err,
+	    size_t errlen);
 /* Runs the job's handler (worker thread). */
 void	api_dispatch(struct api_worker *, struct api_job *);
 

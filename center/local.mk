@@ -8,11 +8,12 @@ center_libcenter_a_SOURCES = \
 	center/store_sqlite.c \
 	center/eligibility.c center/eligibility.h \
 	center/names.c center/names.h \
-	center/seed.c center/seed.h
-center_libcenter_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+	center/seed.c center/seed.h \
+	center/writer.c center/writer.h
+center_libcenter_a_CFLAGS = $(AM_CFLAGS) -pthread $(SQLITE_CFLAGS)
 
 # What links libcenter.a needs after it.
-CENTER_LDADD = center/libcenter.a common/libcommon.a $(SQLITE_LIBS)
+CENTER_LDADD = center/libcenter.a common/libcommon.a $(SQLITE_LIBS) -lpthread
 
 bin_PROGRAMS += center/kiosk-center-seed
 center_kiosk_center_seed_SOURCES = center/kiosk-center-seed.c

@@ -202,6 +202,60 @@ store_batch_end(struct store *s, int commit)
 }
 
 int
+store_op_begin(struct store *s)
+{
+	CALL_RESET(s);
+	return s->ops->op_begin(s->impl);
+}
+
+int
+store_op_end(struct store *s, int keep)
+{
+	CALL_RESET(s);
+	return s->ops->op_end(s->impl, keep);
+}
+
+int
+store_batch_alive(struct store *s)
+{
+	return s->ops->batch_alive(s->impl);
+}
+
+int
+store_set_wal_hook(struct store *s, void (*fn)(void *, int), void *arg)
+{
+	CALL_RESET(s);
+	return s->ops->set_wal_hook(s->impl, fn, arg);
+}
+
+int
+store_checkpoint(struct store *s, int *frames, int *copied)
+{
+	CALL_RESET(s);
+	return s->ops->checkpoint(s->impl, frames, copied);
+}
+
+int
+store_set_busy_timeout(struct store *s, int ms)
+{
+	CALL_RESET(s);
+	if (ms < 0 || ms > 600000)
+		return invalid(s, "busy timeout");
+	return s->ops->set_busy_timeout(s->impl, ms);
+}
+
+int
+store_secret(struct store *s, const char *name, const uint8_t *cand,
+    size_t len, uint8_t *out)
+{
+	CALL_RESET(s);
+	if (name == NULL || !token_ok(name, STORE_KEY_MAX) || cand == NULL ||
+	    len < 16 || len > STORE_SECRET_MAX)
+		return invalid(s, "secret");
+	return s->ops->secret(s->impl, name, cand, len, out);
+}
+
+int
 store_household_insert(struct store *s, struct household *h)
 {
 	CALL_RESET(s);
@@ -586,6 +640,38 @@ store_issuance_create(struct store *s, const struct issuance_req *q,
 }
 
 int
+store_issuance_create_signed(struct store *s, const struct issuance_req *q,
+    const uint8_t *c, size_t len, struct issuance *out, int *created,
+    uint8_t **stored, size_t *stored_len)
+{
+	int rc;
+
+	CALL_RESET(s);
+	*created = 0;
+	*stored = NULL;
+	*stored_len = 0;
+	if ((rc = issuance_req_valid(s, q)) != STORE_OK)
+		return rc;
+	if (c == NULL || len == 0 || len > STORE_CONTENT_MAX)
+		return invalid(s, "issuance content");
+	return s->ops->issuance_create_signed(s->impl, q, c, len, out,
+	    created, stored, stored_len);
+}
+
+int
+store_issuance_same_request(const struct issuance_req *a,
+    const struct issuance_req *b)
+{
+	return strcmp(a->idempotency_key, b->idempotency_key) == 0 &&
+	    strcmp(a->session_id, b->session_id) == 0 &&
+	    strcmp(a->kiosk_id, b->kiosk_id) == 0 &&
+	    a->resident_id == b->resident_id &&
+	    strcmp(a->document, b->document) == 0 &&
+	    strcmp(a->options, b->options) == 0 &&
+	    a->copies == b->copies && a->fee_yen == b->fee_yen;
+}
+
+int
 store_issuance_get(struct store *s, int64_t id, struct issuance *i)
 {
 	CALL_RESET(s);
@@ -663,6 +749,44 @@ store_session_create(struct store *s, const struct session *se)
 	    se->created_at <= 0 || se->expires_at <= se->created_at)
 		return invalid(s, "session");
 	return s->ops->session_create(s->impl, se);
+}
+
+static int
+session_full_valid(const struct session *se)
+{
+	return token_ok(se->id, sizeof(se->id)) &&
+	    token_ok(se->kiosk_id, sizeof(se->kiosk_id)) &&
+	    se->challenge_len >= 16 && se->challenge_len <= STORE_CHALLENGE_MAX &&
+	    se->created_at > 0 && se->expires_at > se->created_at;
+}
+
+int
+store_session_record(struct store *s, const struct session *se)
+{
+	CALL_RESET(s);
+	if (!session_full_valid(se))
+		return invalid(s, "session");
+	return s->ops->session_record(s->impl, se);
+}
+
+int
+store_session_claim(struct store *s, const struct session *se, int64_t now,
+    int64_t resident_id, const char *serial, const char *cert_sha256)
+{
+	char norm[STORE_SERIAL_MAX];
+
+	CALL_RESET(s);
+	if (!session_full_valid(se))
+		return invalid(s, "session");
+	if (now <= 0 || resident_id < 0)
+		return invalid(s, "session authentication");
+	norm[0] = '\0';
+	if (resident_id > 0 && (serial == NULL || cert_sha256 == NULL ||
+	    store_serial_normalize(serial, norm, sizeof(norm)) == -1 ||
+	    !lowhex_ok(cert_sha256, 64)))
+		return invalid(s, "certificate of the session");
+	return s->ops->session_claim(s->impl, se, now, resident_id, norm,
+	    resident_id > 0 ? cert_sha256 : "");
 }
 
 int

@@ -8,9 +8,13 @@
  * Concurrency model: a struct store is one connection, owned by one
  * thread of one process.  Never share one across threads and never use one
  * opened before fork() in the child; open another.  Several processes may
- * open the same database: every write is its own transaction, and the
- * issuance operations are atomic (an idempotency key maps to exactly one
- * row whatever the interleaving).
+ * open the same database: every write is its own transaction (or, in a
+ * batch, its own savepoint of one transaction: group commit, writer.h),
+ * and the issuance operations are atomic (an idempotency key maps to
+ * exactly one row whatever the interleaving).  Lock waits between
+ * processes poll with short randomised sleeps up to the busy timeout
+ * (10 s unless store_set_busy_timeout); every connection maps up to 256
+ * MiB of the file and keeps an 8 MiB page cache.
  */
 #ifndef KIOSK_CENTER_STORE_H
 #define KIOSK_CENTER_STORE_H
@@ -274,7 +278,7 @@ const char	*store_errmsg(const struct store *);
 /* Bring the schema to the current version (idempotent, concurrent-safe). */
 int		 store_migrate(struct store *);
 int		 store_schema_version(struct store *, int *version);
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 
 /*
  * Bulk loading: between batch_begin and batch_end every insert joins one
@@ -283,6 +287,34 @@ int		 store_schema_version(struct store *, int *version);
  */
 int	store_batch_begin(struct store *);
 int	store_batch_end(struct store *, int commit);
+/*
+ * Group commit (writer.c): inside a batch, op_begin/op_end(keep) bracket
+ * one caller-level operation made of several store calls in a savepoint
+ * of its own: op_end(s, 0) undoes that operation only.  batch_alive is 0
+ * when SQLite has rolled the whole batch back by itself (I/O error, disk
+ * full): nothing of it will commit, whatever the operations returned.
+ */
+int	store_op_begin(struct store *);
+int	store_op_end(struct store *, int keep);
+int	store_batch_alive(struct store *);
+/*
+ * Checkpoints off the commit path: with a WAL hook set, this connection no
+ * longer checkpoints after its commits; fn(arg, frames) is called after
+ * each commit with the WAL's size in frames, and some thread calls
+ * store_checkpoint (PASSIVE: never blocks writers; STORE_BUSY when another
+ * connection is checkpointing).  fn NULL restores automatic checkpoints.
+ */
+int	store_set_wal_hook(struct store *, void (*fn)(void *, int), void *arg);
+int	store_checkpoint(struct store *, int *wal_frames, int *copied);
+int	store_set_busy_timeout(struct store *, int ms);
+/*
+ * A secret shared by every process and center using this database: the
+ * stored value of `name`, or `candidate` (fresh random bytes from the
+ * caller) stored now if there was none.  Exactly len bytes (16..64).
+ */
+#define STORE_SECRET_MAX	64
+int	store_secret(struct store *, const char *name,
+	    const uint8_t *candidate, size_t len, uint8_t *out);
 
 /* Inserts: the id fields are set on success. */
 int	store_household_insert(struct store *, struct household *);
@@ -347,6 +379,23 @@ int	store_resident_by_cert(struct store *, const char *serial,
  */
 int	store_issuance_create(struct store *, const struct issuance_req *,
 	    struct issuance *out, int *created);
+/*
+ * The same, with the signed content stored in the SAME transaction: the
+ * caller builds and signs the content for its own req->public_id and
+ * req->now before calling.  New key: the row is inserted with `content`,
+ * *created = 1.  Stored key, same request: *out is the stored row and
+ * *stored (malloc'd, caller frees) its stored content -- those bytes, not
+ * the caller's, are the answer; *stored is NULL if that row has no
+ * content yet (a row made by store_issuance_create).  Different request:
+ * STORE_CONFLICT.
+ */
+int	store_issuance_create_signed(struct store *,
+	    const struct issuance_req *, const uint8_t *content, size_t len,
+	    struct issuance *out, int *created, uint8_t **stored,
+	    size_t *stored_len);
+/* Whether two requests are the same for idempotency (store_issuance_create). */
+int	store_issuance_same_request(const struct issuance_req *,
+	    const struct issuance_req *);
 int	store_issuance_get(struct store *, int64_t id, struct issuance *);
 int	store_issuance_get_by_key(struct store *, const char *key,
 	    struct issuance *);
@@ -406,6 +455,20 @@ int	store_session_get(struct store *, const char *id, struct session *);
 int	store_session_authenticate(struct store *, const char *id,
 	    const char *kiosk_id, int64_t now, int64_t resident_id,
 	    const char *cert_serial, const char *cert_sha256);
+/*
+ * Stateless challenges (the caller verifies the challenge from the session
+ * id with a key, see api_sessions.c): store_session_record writes a new
+ * session's row for the books (an existing row is left alone; nothing
+ * depends on it), store_session_claim is the one transition out of NEW
+ * for a session given in full (id, kiosk, challenge, created, expires):
+ * the row is updated if recorded, inserted otherwise, so a second answer
+ * fails on the primary key either way.  Results as
+ * store_session_authenticate.
+ */
+int	store_session_record(struct store *, const struct session *);
+int	store_session_claim(struct store *, const struct session *,
+	    int64_t now, int64_t resident_id, const char *cert_serial,
+	    const char *cert_sha256);
 /* Delete sessions that expired before `before`; *n gets the count. */
 int	store_session_purge(struct store *, int64_t before, long *n);
 
@@ -487,6 +550,20 @@ struct store_ops {
 		    int64_t, int64_t, const char *, const char *);
 	int	(*session_purge)(void *, int64_t, long *);
 	int	(*stats)(void *, struct store_stats *);
+	int	(*op_begin)(void *);
+	int	(*op_end)(void *, int);
+	int	(*batch_alive)(void *);
+	int	(*checkpoint)(void *, int *, int *);
+	int	(*set_wal_hook)(void *, void (*)(void *, int), void *);
+	int	(*set_busy_timeout)(void *, int);
+	int	(*secret)(void *, const char *, const uint8_t *, size_t,
+		    uint8_t *);
+	int	(*issuance_create_signed)(void *, const struct issuance_req *,
+		    const uint8_t *, size_t, struct issuance *, int *,
+		    uint8_t **, size_t *);
+	int	(*session_record)(void *, const struct session *);
+	int	(*session_claim)(void *, const struct session *, int64_t,
+		    int64_t, const char *, const char *);
 };
 
 /* The SQLite backend's constructor (store_sqlite.c). */

@@ -12,17 +12,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store.h"
 
 #define SQ_BUSY_TIMEOUT_MS	10000
+#define SQ_MMAP_SIZE		"268435456"	/* 256 MiB of the file mapped */
+#define SQ_CACHE_KIB		"-8192"		/* 8 MiB page cache */
+#define SQ_STMT_SLOTS		128		/* prepared statements kept */
+
+/*
+ * Prepared statements are kept per connection, keyed by the address of
+ * their SQL text (every SQL text here is a string literal): compiling
+ * the SQL again for each call cost more than running it.
+ */
+struct sq_stmt {
+	const char	*sql;
+	sqlite3_stmt	*st;
+	int		 busy;		/* handed out, not yet given back */
+};
 
 struct sq {
 	sqlite3	*db;
 	int	 batch;		/* inside store_batch_begin/end */
 	int	 colerr;	/* a column did not fit or did not parse */
+	int	 busy_timeout_ms;
+	struct timespec busy_since;	/* first retry of the current wait */
+	uint64_t rnd;		/* xorshift state for the retry jitter */
+	void	(*wal_fn)(void *, int);
+	void	*wal_arg;
+	struct sq_stmt stmts[SQ_STMT_SLOTS];
 	char	 err[512];
 };
 
@@ -197,8 +219,21 @@ static const char schema_v1[] =
 ");"
 "CREATE INDEX sessions_expiry ON sessions(expires_at);";
 
+/*
+ * v2: secrets shared by every process and center on this database (the
+ * session key of stateless challenges), and the sessions table also holds
+ * sessions first recorded when their challenge is answered.
+ */
+static const char schema_v2[] =
+"CREATE TABLE center_secrets ("
+"  name TEXT PRIMARY KEY,"
+"  value BLOB NOT NULL CHECK (length(value) >= 16),"
+"  created_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))"
+");";
+
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
 
 static int
@@ -243,9 +278,54 @@ sq_exec(struct sq *q, const char *sql)
 	return STORE_OK;
 }
 
+static size_t
+sq_slot(const char *sql)
+{
+	uintptr_t h = (uintptr_t)sql;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b1u;
+	return (size_t)(h >> 7) % SQ_STMT_SLOTS;
+}
+
+/*
+ * A statement for `sql`, which must be a string literal (its address is
+ * the key): the kept one when it is free, else a new one (kept if there
+ * is room).  Give it back with sq_fin.
+ */
 static int
 sq_prep(struct sq *q, const char *sql, sqlite3_stmt **st)
 {
+	struct sq_stmt *e = NULL;
+	size_t i, k;
+
+	*st = NULL;
+	for (i = 0, k = sq_slot(sql); i < SQ_STMT_SLOTS; i++,
+	    k = (k + 1) % SQ_STMT_SLOTS) {
+		if (q->stmts[k].sql == sql) {
+			if (!q->stmts[k].busy) {
+				q->stmts[k].busy = 1;
+				*st = q->stmts[k].st;
+				return STORE_OK;
+			}
+			break;	/* in use (nested): a one-off below */
+		}
+		if (q->stmts[k].sql == NULL) {
+			e = &q->stmts[k];
+			break;
+		}
+	}
+	if (e != NULL) {
+		if (sqlite3_prepare_v3(q->db, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+			*st = NULL;
+			return sq_fail(q, "prepare");
+		}
+		e->sql = sql;
+		e->st = *st;
+		e->busy = 1;
+		return STORE_OK;
+	}
 	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK) {
 		*st = NULL;
 		return sq_fail(q, "prepare");
@@ -253,18 +333,71 @@ sq_prep(struct sq *q, const char *sql, sqlite3_stmt **st)
 	return STORE_OK;
 }
 
+/* Give a statement back: reset and kept, or finalized if a one-off. */
+static void
+sq_fin(struct sq *q, sqlite3_stmt *st)
+{
+	size_t k;
+
+	if (st == NULL)
+		return;
+	for (k = 0; k < SQ_STMT_SLOTS; k++)
+		if (q->stmts[k].st == st) {
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			q->stmts[k].busy = 0;
+			return;
+		}
+	(void)sqlite3_finalize(st);
+}
+
+/* One statement without rows (transaction control), kept prepared. */
+static int
+sq_run(struct sq *q, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, sql, &st)) != STORE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+		sq_fin(q, st);
+		return STORE_OK;
+	}
+	snprintf(q->err, sizeof(q->err), "%s: %s", sql, sqlite3_errmsg(q->db));
+	sq_fin(q, st);
+	return (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? STORE_BUSY :
+	    STORE_ERR;
+}
+
 /* Write transactions: BEGIN IMMEDIATE, or a savepoint inside a batch. */
 static int
 tx_write(struct sq *q)
 {
-	return sq_exec(q, q->batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
+	return sq_run(q, q->batch ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
 }
 
 /* Read transactions: one snapshot for a multi-statement read. */
 static int
 tx_read(struct sq *q)
 {
-	return sq_exec(q, q->batch ? "SAVEPOINT op" : "BEGIN");
+	return sq_run(q, q->batch ? "SAVEPOINT op" : "BEGIN");
+}
+
+/* Keeps q->err: the failure that made us roll back matters more. */
+static void
+tx_rollback(struct sq *q)
+{
+	char keep[sizeof(q->err)];
+
+	memcpy(keep, q->err, sizeof(keep));
+	if (q->batch) {
+		if (sq_run(q, "ROLLBACK TO op") == STORE_OK)
+			(void)sq_run(q, "RELEASE op");
+	} else if (sqlite3_get_autocommit(q->db) == 0)
+		(void)sq_run(q, "ROLLBACK");
+	memcpy(q->err, keep, sizeof(keep));
 }
 
 static int
@@ -272,23 +405,12 @@ tx_commit(struct sq *q)
 {
 	int rc;
 
-	if ((rc = sq_exec(q, q->batch ? "RELEASE op" : "COMMIT")) != STORE_OK) {
+	if ((rc = sq_run(q, q->batch ? "RELEASE op" : "COMMIT")) != STORE_OK) {
 		/* COMMIT can fail with BUSY for a reader; never leave it open */
 		if (!q->batch && sqlite3_get_autocommit(q->db) == 0)
-			(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+			(void)sq_run(q, "ROLLBACK");
 	}
 	return rc;
-}
-
-/* Keeps q->err: the failure that made us roll back matters more. */
-static void
-tx_rollback(struct sq *q)
-{
-	if (q->batch)
-		(void)sqlite3_exec(q->db, "ROLLBACK TO op; RELEASE op", NULL,
-		    NULL, NULL);
-	else if (sqlite3_get_autocommit(q->db) == 0)
-		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int
@@ -432,6 +554,59 @@ grow(void *arr, size_t *cap, size_t n, size_t elsize)
 
 /* ------------------------------------------------------------------ */
 
+static uint64_t
+sq_rand(struct sq *q)
+{
+	q->rnd ^= q->rnd << 13;
+	q->rnd ^= q->rnd >> 7;
+	q->rnd ^= q->rnd << 17;
+	return q->rnd;
+}
+
+/*
+ * Lock waits across processes: SQLite's own busy handler sleeps 1, 2, 5,
+ * 10, 15, 20, 25... ms between attempts, so a writer that just missed a
+ * ~1 ms commit of another process waits far longer than the lock is held.
+ * Poll instead with short randomised sleeps (about 100 us at first, so
+ * waiters do not retry in step), growing only when the wait is long, up
+ * to the timeout.
+ */
+static int
+sq_busy(void *arg, int count)
+{
+	struct sq *q = arg;
+	struct timespec now, ts;
+	long long waited_ms;
+	uint64_t base_us, us;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	if (count == 0)
+		q->busy_since = now;
+	waited_ms = (long long)(now.tv_sec - q->busy_since.tv_sec) * 1000 +
+	    (now.tv_nsec - q->busy_since.tv_nsec) / 1000000;
+	if (waited_ms >= q->busy_timeout_ms)
+		return 0;
+	base_us = count < 32 ? 100 : count < 256 ? 500 : 2000;
+	us = base_us / 2 + sq_rand(q) % base_us;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(us * 1000);
+	(void)nanosleep(&ts, NULL);
+	return 1;
+}
+
+/* Replaces SQLite's auto-checkpoint on this connection (see store.h). */
+static int
+sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sq *q = arg;
+
+	(void)db;
+	(void)name;
+	if (q->wal_fn != NULL)
+		q->wal_fn(q->wal_arg, frames);
+	return SQLITE_OK;
+}
+
 void *
 store_sqlite_open(const char *path, int flags, char *err, size_t errlen)
 {
@@ -453,10 +628,18 @@ store_sqlite_open(const char *path, int flags, char *err, size_t errlen)
 		goto fail;
 	}
 	(void)sqlite3_extended_result_codes(q->db, 0);
-	if (sqlite3_busy_timeout(q->db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	q->busy_timeout_ms = SQ_BUSY_TIMEOUT_MS;
+	q->rnd = ((uint64_t)time(NULL) << 32) ^ (uint64_t)getpid() ^
+	    (uint64_t)(uintptr_t)q;
+	if (q->rnd == 0)
+		q->rnd = 0x9e3779b97f4a7c15ULL;
+	if (sqlite3_busy_handler(q->db, sq_busy, q) != SQLITE_OK ||
 	    sq_exec(q, "PRAGMA foreign_keys = ON") != STORE_OK ||
 	    sq_exec(q, "PRAGMA synchronous = FULL") != STORE_OK ||
-	    sq_exec(q, "PRAGMA trusted_schema = OFF") != STORE_OK) {
+	    sq_exec(q, "PRAGMA trusted_schema = OFF") != STORE_OK ||
+	    sq_exec(q, "PRAGMA temp_store = MEMORY") != STORE_OK ||
+	    sq_exec(q, "PRAGMA cache_size = " SQ_CACHE_KIB) != STORE_OK ||
+	    sq_exec(q, "PRAGMA mmap_size = " SQ_MMAP_SIZE) != STORE_OK) {
 		snprintf(err, errlen, "%s: %s", path, q->err[0] ? q->err :
 		    sqlite3_errmsg(q->db));
 		goto fail;
@@ -493,8 +676,13 @@ sq_close(void *h)
 {
 	struct sq *q = h;
 
+	size_t k;
+
 	if (q->batch)
 		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	for (k = 0; k < SQ_STMT_SLOTS; k++)
+		if (q->stmts[k].st != NULL)
+			(void)sqlite3_finalize(q->stmts[k].st);
 	if (sqlite3_close(q->db) != SQLITE_OK)
 		fprintf(stderr, "store: close: %s\n", sqlite3_errmsg(q->db));
 	free(q);
@@ -520,11 +708,11 @@ read_version(struct sq *q, int *v)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = sq_fail(q, "schema lookup");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	rc = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (rc == 0)
 		return STORE_OK;
 	if ((rc = sq_prep(q, "SELECT version FROM schema_version WHERE id = 1",
@@ -535,10 +723,10 @@ read_version(struct sq *q, int *v)
 		*v = sqlite3_column_int(st, 0);
 	else if (rc != SQLITE_DONE) {
 		rc = sq_fail(q, "schema version");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return STORE_OK;
 }
 
@@ -597,10 +785,10 @@ sq_migrate(void *h)
 	}
 	if ((rc = step_done(q, st, "schema version")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -613,7 +801,7 @@ sq_batch_begin(void *h)
 
 	if (q->batch)
 		return sq_errx(q, STORE_ERR, "%s", "batch already open");
-	if ((rc = sq_exec(q, "BEGIN IMMEDIATE")) != STORE_OK)
+	if ((rc = sq_run(q, "BEGIN IMMEDIATE")) != STORE_OK)
 		return rc;
 	q->batch = 1;
 	return STORE_OK;
@@ -644,11 +832,11 @@ write_one(struct sq *q, sqlite3_stmt *st, const char *what, int64_t *id)
 	int rc;
 
 	if ((rc = tx_write(q)) != STORE_OK) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	rc = step_done(q, st, what);
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (rc != STORE_OK) {
 		tx_rollback(q);
 		return rc;
@@ -669,7 +857,7 @@ sq_household_insert(void *h, struct household *hh)
 	    &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, bind_text(st, 1, hh->address))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	hh->head_resident_id = 0;
@@ -690,12 +878,12 @@ sq_household_set_head(void *h, int64_t hid, int64_t rid)
 		goto fail;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, rid) |
 	    sqlite3_bind_int64(st, 2, hid))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		rc = STORE_ERR;
 		goto fail;
 	}
 	rc = step_done(q, st, "set household head");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (rc != STORE_OK)
 		goto fail;
 	if (sqlite3_changes(q->db) != 1) {
@@ -798,7 +986,7 @@ sq_resident_insert(void *h, struct resident *r)
 	b |= bind_opt_text(st, 23, r->domicile_head);
 	b |= bind_id(st, 24, r->koseki_id);
 	if (!binds_ok(q, b)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	return write_one(q, st, "insert resident", &r->id);
@@ -822,12 +1010,12 @@ sq_resident_set_status(void *h, int64_t id, enum resident_status s,
 	b |= bind_date(st, 2, s == RESIDENT_ACTIVE ? &zero : when);
 	b |= sqlite3_bind_int64(st, 3, id);
 	if (!binds_ok(q, b)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		rc = STORE_ERR;
 		goto fail;
 	}
 	rc = step_done(q, st, "set resident status");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (rc != STORE_OK)
 		goto fail;
 	if (sqlite3_changes(q->db) != 1) {
@@ -857,7 +1045,7 @@ sq_koseki_insert(void *h, struct koseki *k)
 	b |= bind_text(st, 4, k->created_reason);
 	b |= sqlite3_bind_int(st, 5, k->pending ? 1 : 0);
 	if (!binds_ok(q, b)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	return write_one(q, st, "insert family register", &k->id);
@@ -896,7 +1084,7 @@ sq_koseki_entry_insert(void *h, struct koseki_entry *e)
 	}
 	if ((rc = step_done(q, st, "insert register entry")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	st = NULL;
 	e->id = sqlite3_last_insert_rowid(q->db);
 	for (i = 0; i < e->nevents; i++) {
@@ -916,12 +1104,12 @@ sq_koseki_entry_insert(void *h, struct koseki_entry *e)
 		if ((rc = step_done(q, st, "insert register event")) !=
 		    STORE_OK)
 			goto fail;
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		st = NULL;
 	}
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -941,7 +1129,7 @@ sq_fuhyo_insert(void *h, const struct fuhyo_entry *f)
 	b |= bind_text(st, 3, f->address);
 	b |= bind_date(st, 4, &f->from);
 	if (!binds_ok(q, b)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	return write_one(q, st, "insert 附票 entry", NULL);
@@ -968,7 +1156,7 @@ sq_seal_insert(void *h, struct seal *s)
 	b |= sqlite3_bind_blob(st, 7, s->image, (int)s->image_len,
 	    SQLITE_TRANSIENT);
 	if (!binds_ok(q, b)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	return write_one(q, st, "insert seal", &s->id);
@@ -1004,7 +1192,7 @@ sq_tax_insert(void *h, const struct tax_record *t)
 	}
 	if ((rc = step_done(q, st, "insert tax record")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	st = NULL;
 	tid = sqlite3_last_insert_rowid(q->db);
 	for (i = 0; i < t->nitems; i++) {
@@ -1024,12 +1212,12 @@ sq_tax_insert(void *h, const struct tax_record *t)
 		}
 		if ((rc = step_done(q, st, "insert tax item")) != STORE_OK)
 			goto fail;
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		st = NULL;
 	}
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -1046,7 +1234,7 @@ sq_resident_get(void *h, int64_t id, struct resident *r)
 	    "WHERE r.id = ?", &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, id))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
@@ -1057,7 +1245,7 @@ sq_resident_get(void *h, int64_t id, struct resident *r)
 		rc = STORE_NOTFOUND;
 	else
 		rc = sq_fail(q, "resident lookup");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return rc;
 }
 
@@ -1092,7 +1280,7 @@ sq_resident_ids(void *h, int64_t **out, size_t *n)
 	ids = NULL;
 	rc = STORE_OK;
 done:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	free(ids);
 	return rc;
 }
@@ -1108,7 +1296,7 @@ sq_household_get(void *h, int64_t id, struct household *hh)
 	    "households WHERE id = ?", &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, id))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
@@ -1122,7 +1310,7 @@ sq_household_get(void *h, int64_t id, struct household *hh)
 		rc = STORE_NOTFOUND;
 	else
 		rc = sq_fail(q, "household lookup");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return rc;
 }
 
@@ -1152,7 +1340,7 @@ sq_household_members(void *h, int64_t hid, int all, struct resident **out,
 		    sq_fail(q, "household lookup");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = sq_prep(q, "SELECT " RESIDENT_COLS " FROM residents r "
 	    "JOIN households h ON h.id = r.household_id WHERE h.id = ?1 AND "
 	    "(?2 OR r.status = 'active') ORDER BY "
@@ -1177,7 +1365,7 @@ sq_household_members(void *h, int64_t hid, int all, struct resident **out,
 	}
 	if ((rc = check_colerr(q, "resident")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = tx_commit(q)) != STORE_OK) {
 		free(arr);
 		return rc;
@@ -1186,7 +1374,7 @@ sq_household_members(void *h, int64_t hid, int all, struct resident **out,
 	*n = cnt;
 	return STORE_OK;
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	free(arr);
 	return rc;
@@ -1207,17 +1395,17 @@ sq_seal_by_resident(void *h, int64_t rid, struct seal *s)
 	    "registered_date DESC, id DESC LIMIT 1", &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, rid))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW) {
 		rc = sq_fail(q, "seal lookup");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	memset(s, 0, sizeof(*s));
@@ -1235,16 +1423,16 @@ sq_seal_by_resident(void *h, int64_t rid, struct seal *s)
 	if (blob == NULL || len <= 0 || len > STORE_SEAL_IMAGE_MAX)
 		q->colerr = 1;
 	if ((rc = check_colerr(q, "seal")) != STORE_OK) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	if ((s->image = malloc((size_t)len)) == NULL) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return sq_errx(q, STORE_ERR, "%s", "out of memory");
 	}
 	memcpy(s->image, blob, (size_t)len);
 	s->image_len = (size_t)len;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return STORE_OK;
 }
 
@@ -1285,7 +1473,7 @@ sq_tax_get(void *h, int64_t rid, int fy, struct tax_record *t)
 	t->taxable_income = sqlite3_column_int64(st, 6);
 	t->municipal_tax = sqlite3_column_int64(st, 7);
 	t->prefectural_tax = sqlite3_column_int64(st, 8);
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = sq_prep(q, "SELECT kind, category, amount FROM tax_items "
 	    "WHERE tax_id = ? ORDER BY seq", &st)) != STORE_OK)
 		goto fail;
@@ -1312,10 +1500,10 @@ sq_tax_get(void *h, int64_t rid, int fy, struct tax_record *t)
 	}
 	if ((rc = check_colerr(q, "tax")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -1331,7 +1519,7 @@ read_events(struct sq *q, struct koseki_entry *e)
 	    "koseki_events WHERE entry_id = ? ORDER BY seq", &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, e->id))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	e->nevents = 0;
@@ -1349,7 +1537,7 @@ read_events(struct sq *q, struct koseki_entry *e)
 		rc = sq_fail(q, "register events");
 	else
 		rc = check_colerr(q, "register event");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return rc;
 }
 
@@ -1389,7 +1577,7 @@ sq_koseki_by_resident(void *h, int64_t rid, struct koseki *k,
 	col_text(q, st, 4, k->created_reason, sizeof(k->created_reason));
 	k->pending = col_int(q, st, 5, 0, 1);
 	k->head_resident_id = col_id(st, 6);
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = sq_prep(q, "SELECT id, koseki_id, seq, resident_id, "
 	    "family_name, given_name, birth_date, sex, father, mother, "
 	    "parent_relation, removed, removal_reason FROM koseki_entries "
@@ -1427,7 +1615,7 @@ sq_koseki_by_resident(void *h, int64_t rid, struct koseki *k,
 		rc = sq_fail(q, "register entries");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	st = NULL;
 	if ((rc = check_colerr(q, "register entry")) != STORE_OK)
 		goto fail;
@@ -1442,7 +1630,7 @@ sq_koseki_by_resident(void *h, int64_t rid, struct koseki *k,
 	*n = cnt;
 	return STORE_OK;
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	free(arr);
 	return rc;
@@ -1463,7 +1651,7 @@ sq_fuhyo_get(void *h, int64_t kid, struct fuhyo_entry **out, size_t *n)
 	    &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, kid))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1485,7 +1673,7 @@ sq_fuhyo_get(void *h, int64_t kid, struct fuhyo_entry **out, size_t *n)
 	}
 	if ((rc = check_colerr(q, "附票")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (cnt == 0) {
 		free(arr);
 		return STORE_NOTFOUND;
@@ -1494,7 +1682,7 @@ sq_fuhyo_get(void *h, int64_t kid, struct fuhyo_entry **out, size_t *n)
 	*n = cnt;
 	return STORE_OK;
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	free(arr);
 	return rc;
 }
@@ -1524,7 +1712,7 @@ sq_card_cert_insert(void *h, const struct card_cert *c)
 		rc = sqlite3_column_int64(st, 0) == c->resident_id ? STORE_OK :
 		    sq_errx(q, STORE_CONFLICT, "certificate %s is bound to "
 		    "another resident", c->serial);
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		if (rc != STORE_OK) {
 			tx_rollback(q);
 			return rc;
@@ -1535,7 +1723,7 @@ sq_card_cert_insert(void *h, const struct card_cert *c)
 		rc = sq_fail(q, "certificate lookup");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = sq_prep(q, "INSERT INTO card_certs (serial, resident_id, "
 	    "issuer, not_after, status) VALUES (?, ?, ?, ?, ?)", &st)) !=
 	    STORE_OK)
@@ -1552,10 +1740,10 @@ sq_card_cert_insert(void *h, const struct card_cert *c)
 	}
 	if ((rc = step_done(q, st, "insert certificate")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -1572,7 +1760,7 @@ sq_card_cert_get(void *h, const char *serial, struct card_cert *c)
 	    "status FROM card_certs WHERE serial = ?", &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, bind_text(st, 1, serial))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
@@ -1590,7 +1778,7 @@ sq_card_cert_get(void *h, const char *serial, struct card_cert *c)
 		rc = STORE_NOTFOUND;
 	else
 		rc = sq_fail(q, "certificate lookup");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return rc;
 }
 
@@ -1609,12 +1797,12 @@ sq_card_cert_set_status(void *h, const char *serial,
 		goto fail;
 	if (!binds_ok(q, bind_text(st, 1, s == CARD_CERT_VALID ? "valid" :
 	    "revoked") | bind_text(st, 2, serial))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		rc = STORE_ERR;
 		goto fail;
 	}
 	rc = step_done(q, st, "set certificate status");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (rc != STORE_OK)
 		goto fail;
 	if (sqlite3_changes(q->db) != 1) {
@@ -1682,7 +1870,7 @@ issuance_lookup_by(struct sq *q, int64_t id, const char *key, int public,
 	rc = key == NULL ? sqlite3_bind_int64(st, 1, id) :
 	    bind_text(st, 1, key);
 	if (!binds_ok(q, rc)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
@@ -1693,7 +1881,7 @@ issuance_lookup_by(struct sq *q, int64_t id, const char *key, int public,
 		rc = STORE_NOTFOUND;
 	else
 		rc = sq_fail(q, "issuance lookup");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return rc;
 }
 
@@ -1756,7 +1944,7 @@ sq_issuance_create(void *h, const struct issuance_req *r,
 		    "no such resident") : sq_fail(q, "resident lookup");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = sq_prep(q, "INSERT INTO issuances (idempotency_key, "
 	    "public_id, session_id, kiosk_id, resident_id, document, options, "
 	    "copies, fee_yen, state, created_at, updated_at) VALUES (?, ?, ?, "
@@ -1779,7 +1967,7 @@ sq_issuance_create(void *h, const struct issuance_req *r,
 	}
 	if ((rc = step_done(q, st, "insert issuance")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	st = NULL;
 	if ((rc = issuance_lookup(q, sqlite3_last_insert_rowid(q->db), NULL,
 	    &cur)) != STORE_OK)
@@ -1790,7 +1978,7 @@ sq_issuance_create(void *h, const struct issuance_req *r,
 	*created = 1;
 	return STORE_OK;
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -1855,13 +2043,13 @@ sq_issuance_set_result(void *h, int64_t id, enum issuance_state s,
 		rc = sq_errx(q, STORE_ERR, "%s", "issuance result not applied");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = tx_commit(q)) != STORE_OK)
 		return rc;
 	*changed = 1;
 	return STORE_OK;
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -1896,7 +2084,7 @@ sq_issuance_set_content(void *h, int64_t id, const uint8_t *c, size_t len)
 		    memcmp(blob, c, len) == 0) ? STORE_OK :
 		    sq_errx(q, STORE_CONFLICT, "%s", "issuance already has "
 		    "different content");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		st = NULL;
 		if (rc != STORE_OK)
 			goto fail;
@@ -1908,7 +2096,7 @@ sq_issuance_set_content(void *h, int64_t id, const uint8_t *c, size_t len)
 		    "final");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if ((rc = sq_prep(q, "UPDATE issuances SET content = ? WHERE id = ?",
 	    &st)) != STORE_OK)
 		goto fail;
@@ -1919,10 +2107,10 @@ sq_issuance_set_content(void *h, int64_t id, const uint8_t *c, size_t len)
 	}
 	if ((rc = step_done(q, st, "set issuance content")) != STORE_OK)
 		goto fail;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -1939,29 +2127,29 @@ sq_issuance_get_content(void *h, int64_t id, uint8_t **c, size_t *len)
 	    &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, id))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
 		rc = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? STORE_NOTFOUND :
 		    sq_fail(q, "issuance content");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	blob = sqlite3_column_blob(st, 0);
 	n = sqlite3_column_bytes(st, 0);
 	if (blob == NULL || n <= 0 || n > STORE_CONTENT_MAX) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return sq_errx(q, STORE_ERR, "%s", "corrupt issuance content");
 	}
 	if ((*c = malloc((size_t)n)) == NULL) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return sq_errx(q, STORE_ERR, "%s", "out of memory");
 	}
 	memcpy(*c, blob, (size_t)n);
 	*len = (size_t)n;
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return STORE_OK;
 }
 
@@ -1983,7 +2171,7 @@ sq_session_create(void *h, const struct session *se)
 	b |= sqlite3_bind_int64(st, 4, se->created_at);
 	b |= sqlite3_bind_int64(st, 5, se->expires_at);
 	if (!binds_ok(q, b)) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	return write_one(q, st, "insert session", NULL);
@@ -2002,14 +2190,14 @@ session_lookup(struct sq *q, const char *id, struct session *se)
 	    "FROM sessions WHERE id = ?", &st)) != STORE_OK)
 		return rc;
 	if (!binds_ok(q, bind_text(st, 1, id))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return STORE_ERR;
 	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? STORE_NOTFOUND :
 		    sq_fail(q, "session lookup");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	memset(se, 0, sizeof(*se));
@@ -2038,7 +2226,7 @@ session_lookup(struct sq *q, const char *id, struct session *se)
 	col_text(q, st, 7, se->cert_serial, sizeof(se->cert_serial));
 	col_text(q, st, 8, se->cert_sha256, sizeof(se->cert_sha256));
 	se->auth_at = col_id(st, 9);
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return check_colerr(q, "session");
 }
 
@@ -2095,10 +2283,10 @@ sq_session_authenticate(void *h, const char *id, const char *kiosk,
 		rc = sq_errx(q, STORE_CONFLICT, "%s", "session already used");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return tx_commit(q);
 fail:
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	tx_rollback(q);
 	return rc;
 }
@@ -2118,12 +2306,12 @@ sq_session_purge(void *h, int64_t before, long *n)
 		return rc;
 	}
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, before))) {
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		tx_rollback(q);
 		return STORE_ERR;
 	}
 	rc = step_done(q, st, "purge sessions");
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	if (rc != STORE_OK) {
 		tx_rollback(q);
 		return rc;
@@ -2172,13 +2360,393 @@ sq_stats(void *h, struct store_stats *s)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		rc = sq_fail(q, "statistics");
-		sqlite3_finalize(st);
+		sq_fin(q, st);
 		return rc;
 	}
 	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 		*f[i] = (long)sqlite3_column_int64(st, (int)i);
-	sqlite3_finalize(st);
+	sq_fin(q, st);
 	return STORE_OK;
+}
+
+/* --- group commit, checkpoints, secrets ------------------------------ */
+
+static int
+sq_op_begin(void *h)
+{
+	struct sq *q = h;
+
+	if (!q->batch)
+		return sq_errx(q, STORE_ERR, "%s", "operation outside a batch");
+	return sq_run(q, "SAVEPOINT wop");
+}
+
+static int
+sq_op_end(void *h, int keep)
+{
+	struct sq *q = h;
+	int rc;
+
+	if (!q->batch)
+		return sq_errx(q, STORE_ERR, "%s", "operation outside a batch");
+	if (sqlite3_get_autocommit(q->db))
+		return sq_errx(q, STORE_ERR, "%s", "the batch was rolled back");
+	if (keep)
+		return sq_run(q, "RELEASE wop");
+	rc = sq_run(q, "ROLLBACK TO wop");
+	if (rc == STORE_OK)
+		rc = sq_run(q, "RELEASE wop");
+	return rc;
+}
+
+/*
+ * Some errors (I/O, disk full, out of memory) make SQLite roll the whole
+ * transaction back by itself: then nothing of the batch so far will be
+ * committed, whatever the operations reported.
+ */
+static int
+sq_batch_alive(void *h)
+{
+	struct sq *q = h;
+
+	return q->batch && !sqlite3_get_autocommit(q->db);
+}
+
+static int
+sq_checkpoint(void *h, int *frames, int *copied)
+{
+	struct sq *q = h;
+	int rc;
+
+	*frames = *copied = 0;
+	rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    frames, copied);
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		/* another connection is checkpointing: it does the work */
+		snprintf(q->err, sizeof(q->err), "checkpoint: busy");
+		return STORE_BUSY;
+	}
+	if (rc != SQLITE_OK)
+		return sq_fail(q, "checkpoint");
+	return STORE_OK;
+}
+
+static int
+sq_set_wal_hook(void *h, void (*fn)(void *, int), void *arg)
+{
+	struct sq *q = h;
+
+	q->wal_fn = fn;
+	q->wal_arg = arg;
+	if (fn == NULL) {
+		/* back to SQLite's automatic checkpoints */
+		if (sqlite3_wal_autocheckpoint(q->db, 1000) != SQLITE_OK)
+			return sq_fail(q, "wal_autocheckpoint");
+		return STORE_OK;
+	}
+	(void)sqlite3_wal_hook(q->db, sq_wal_hook, q);
+	return STORE_OK;
+}
+
+static int
+sq_set_busy_timeout(void *h, int ms)
+{
+	struct sq *q = h;
+
+	q->busy_timeout_ms = ms;
+	return STORE_OK;
+}
+
+static int
+sq_secret(void *h, const char *name, const uint8_t *cand, size_t len,
+    uint8_t *out)
+{
+	struct sq *q = h;
+	sqlite3_stmt *st = NULL;
+	const void *blob;
+	int rc, n;
+
+	if ((rc = tx_write(q)) != STORE_OK)
+		return rc;
+	if ((rc = sq_prep(q, "SELECT value FROM center_secrets WHERE name = ?",
+	    &st)) != STORE_OK)
+		goto fail;
+	if (!binds_ok(q, bind_text(st, 1, name))) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		blob = sqlite3_column_blob(st, 0);
+		n = sqlite3_column_bytes(st, 0);
+		if (blob == NULL || n < 0 || (size_t)n != len) {
+			rc = sq_errx(q, STORE_ERR, "secret %s has the wrong "
+			    "length", name);
+			goto fail;
+		}
+		memcpy(out, blob, len);
+		sq_fin(q, st);
+		return tx_commit(q);
+	}
+	if (rc != SQLITE_DONE) {
+		rc = sq_fail(q, "secret lookup");
+		goto fail;
+	}
+	sq_fin(q, st);
+	if ((rc = sq_prep(q, "INSERT INTO center_secrets (name, value) "
+	    "VALUES (?, ?)", &st)) != STORE_OK)
+		goto fail;
+	if (!binds_ok(q, bind_text(st, 1, name) | sqlite3_bind_blob(st, 2,
+	    cand, (int)len, SQLITE_TRANSIENT))) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	if ((rc = step_done(q, st, "insert secret")) != STORE_OK)
+		goto fail;
+	sq_fin(q, st);
+	memcpy(out, cand, len);
+	return tx_commit(q);
+fail:
+	sq_fin(q, st);
+	tx_rollback(q);
+	return rc;
+}
+
+/*
+ * The issuance row and its signed content in one transaction.  A key
+ * already stored answers with its own row and content (*stored, malloc'd;
+ * NULL when that row has none yet), never with the caller's bytes.
+ */
+static int
+sq_issuance_create_signed(void *h, const struct issuance_req *r,
+    const uint8_t *c, size_t len, struct issuance *out, int *created,
+    uint8_t **stored, size_t *stored_len)
+{
+	struct sq *q = h;
+	sqlite3_stmt *st = NULL;
+	struct issuance cur;
+	const void *blob;
+	int rc, b = 0, n;
+
+	*created = 0;
+	*stored = NULL;
+	*stored_len = 0;
+	/* the write lock first: no other process can insert the key now */
+	if ((rc = tx_write(q)) != STORE_OK)
+		return rc;
+	rc = issuance_lookup(q, 0, r->idempotency_key, &cur);
+	if (rc == STORE_OK) {
+		if (!same_request(&cur.req, r)) {
+			rc = sq_errx(q, STORE_CONFLICT, "idempotency key %s "
+			    "was used for a different request",
+			    r->idempotency_key);
+			goto fail;
+		}
+		if (cur.has_content) {
+			if ((rc = sq_prep(q, "SELECT content FROM issuances "
+			    "WHERE id = ?", &st)) != STORE_OK)
+				goto fail;
+			if (!binds_ok(q, sqlite3_bind_int64(st, 1, cur.id))) {
+				rc = STORE_ERR;
+				goto fail;
+			}
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				rc = sq_fail(q, "issuance content");
+				goto fail;
+			}
+			blob = sqlite3_column_blob(st, 0);
+			n = sqlite3_column_bytes(st, 0);
+			if (blob == NULL || n <= 0 || n > STORE_CONTENT_MAX) {
+				rc = sq_errx(q, STORE_ERR, "%s",
+				    "corrupt issuance content");
+				goto fail;
+			}
+			if ((*stored = malloc((size_t)n)) == NULL) {
+				rc = sq_errx(q, STORE_ERR, "%s",
+				    "out of memory");
+				goto fail;
+			}
+			memcpy(*stored, blob, (size_t)n);
+			*stored_len = (size_t)n;
+			sq_fin(q, st);
+			st = NULL;
+		}
+		if ((rc = tx_commit(q)) != STORE_OK)
+			goto fail_free;
+		*out = cur;
+		return STORE_OK;
+	}
+	if (rc != STORE_NOTFOUND)
+		goto fail;
+	if ((rc = sq_prep(q, "SELECT 1 FROM residents WHERE id = ?", &st)) !=
+	    STORE_OK)
+		goto fail;
+	if (!binds_ok(q, sqlite3_bind_int64(st, 1, r->resident_id))) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? sq_errx(q, STORE_NOTFOUND, "%s",
+		    "no such resident") : sq_fail(q, "resident lookup");
+		goto fail;
+	}
+	sq_fin(q, st);
+	if ((rc = sq_prep(q, "INSERT INTO issuances (idempotency_key, "
+	    "public_id, session_id, kiosk_id, resident_id, document, options, "
+	    "copies, fee_yen, state, created_at, updated_at, content) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?)", &st)) != STORE_OK)
+		goto fail;
+	b |= bind_text(st, 1, r->idempotency_key);
+	b |= bind_text(st, 2, r->public_id);
+	b |= bind_text(st, 3, r->session_id);
+	b |= bind_text(st, 4, r->kiosk_id);
+	b |= sqlite3_bind_int64(st, 5, r->resident_id);
+	b |= bind_text(st, 6, r->document);
+	b |= bind_text(st, 7, r->options);
+	b |= sqlite3_bind_int(st, 8, r->copies);
+	b |= sqlite3_bind_int(st, 9, r->fee_yen);
+	b |= sqlite3_bind_int64(st, 10, r->now);
+	b |= sqlite3_bind_int64(st, 11, r->now);
+	b |= sqlite3_bind_blob(st, 12, c, (int)len, SQLITE_TRANSIENT);
+	if (!binds_ok(q, b)) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	if ((rc = step_done(q, st, "insert issuance")) != STORE_OK) {
+		/* not the key (checked above): the random public id */
+		if (rc == STORE_CONFLICT)
+			rc = STORE_ERR;
+		goto fail;
+	}
+	sq_fin(q, st);
+	st = NULL;
+	if ((rc = issuance_lookup(q, sqlite3_last_insert_rowid(q->db), NULL,
+	    &cur)) != STORE_OK)
+		goto fail;
+	if ((rc = tx_commit(q)) != STORE_OK)
+		return rc;
+	*out = cur;
+	*created = 1;
+	return STORE_OK;
+fail:
+	sq_fin(q, st);
+	tx_rollback(q);
+fail_free:
+	free(*stored);
+	*stored = NULL;
+	*stored_len = 0;
+	return rc;
+}
+
+/* A new session's record, for the books: an existing row stays as it is. */
+static int
+sq_session_record(void *h, const struct session *se)
+{
+	struct sq *q = h;
+	sqlite3_stmt *st;
+	int rc, b = 0;
+
+	if ((rc = sq_prep(q, "INSERT OR IGNORE INTO sessions (id, kiosk_id, "
+	    "challenge, created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, "
+	    "'new')", &st)) != STORE_OK)
+		return rc;
+	b |= bind_text(st, 1, se->id);
+	b |= bind_text(st, 2, se->kiosk_id);
+	b |= sqlite3_bind_blob(st, 3, se->challenge, (int)se->challenge_len,
+	    SQLITE_TRANSIENT);
+	b |= sqlite3_bind_int64(st, 4, se->created_at);
+	b |= sqlite3_bind_int64(st, 5, se->expires_at);
+	if (!binds_ok(q, b)) {
+		sq_fin(q, st);
+		return STORE_ERR;
+	}
+	return write_one(q, st, "record session", NULL);
+}
+
+/*
+ * The one transition out of "new" for a session whose challenge was
+ * verified by the caller: the row is updated if it was recorded, inserted
+ * otherwise; the primary key makes a second answer fail either way.
+ */
+static int
+sq_session_claim(void *h, const struct session *se, int64_t now,
+    int64_t rid, const char *serial, const char *sha)
+{
+	struct sq *q = h;
+	struct session cur;
+	sqlite3_stmt *st = NULL;
+	int rc, b = 0;
+
+	if ((rc = tx_write(q)) != STORE_OK)
+		return rc;
+	rc = session_lookup(q, se->id, &cur);
+	if (rc == STORE_OK) {
+		if (strcmp(cur.kiosk_id, se->kiosk_id) != 0) {
+			rc = sq_errx(q, STORE_MISMATCH, "%s", "session "
+			    "belongs to another kiosk");
+			goto fail;
+		}
+		if (cur.state != SESSION_NEW) {
+			rc = sq_errx(q, STORE_CONFLICT, "%s", "session "
+			    "already used");
+			goto fail;
+		}
+		if (now >= cur.expires_at || now >= se->expires_at) {
+			rc = sq_errx(q, STORE_EXPIRED, "%s", "session expired");
+			goto fail;
+		}
+		rc = sq_prep(q, "UPDATE sessions SET state = ?, resident_id = "
+		    "?, cert_serial = ?, cert_sha256 = ?, auth_at = ? WHERE "
+		    "id = ? AND state = 'new'", &st);
+		if (rc != STORE_OK)
+			goto fail;
+		b |= bind_text(st, 1, rid > 0 ? "authenticated" : "failed");
+		b |= bind_id(st, 2, rid);
+		b |= bind_opt_text(st, 3, serial);
+		b |= bind_opt_text(st, 4, sha);
+		b |= sqlite3_bind_int64(st, 5, now);
+		b |= bind_text(st, 6, se->id);
+	} else if (rc == STORE_NOTFOUND) {
+		if (now >= se->expires_at) {
+			rc = sq_errx(q, STORE_EXPIRED, "%s", "session expired");
+			goto fail;
+		}
+		rc = sq_prep(q, "INSERT INTO sessions (id, kiosk_id, challenge, "
+		    "created_at, expires_at, state, resident_id, cert_serial, "
+		    "cert_sha256, auth_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    &st);
+		if (rc != STORE_OK)
+			goto fail;
+		b |= bind_text(st, 1, se->id);
+		b |= bind_text(st, 2, se->kiosk_id);
+		b |= sqlite3_bind_blob(st, 3, se->challenge,
+		    (int)se->challenge_len, SQLITE_TRANSIENT);
+		b |= sqlite3_bind_int64(st, 4, se->created_at);
+		b |= sqlite3_bind_int64(st, 5, se->expires_at);
+		b |= bind_text(st, 6, rid > 0 ? "authenticated" : "failed");
+		b |= bind_id(st, 7, rid);
+		b |= bind_opt_text(st, 8, serial);
+		b |= bind_opt_text(st, 9, sha);
+		b |= sqlite3_bind_int64(st, 10, now);
+	} else
+		goto fail;
+	if (!binds_ok(q, b)) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	if ((rc = step_done(q, st, "claim session")) != STORE_OK)
+		goto fail;
+	if (sqlite3_changes(q->db) != 1) {
+		rc = sq_errx(q, STORE_CONFLICT, "%s", "session already used");
+		goto fail;
+	}
+	sq_fin(q, st);
+	return tx_commit(q);
+fail:
+	sq_fin(q, st);
+	tx_rollback(q);
+	return rc;
 }
 
 const struct store_ops store_sqlite_ops = {
@@ -2221,4 +2789,14 @@ const struct store_ops store_sqlite_ops = {
 	.session_authenticate = sq_session_authenticate,
 	.session_purge = sq_session_purge,
 	.stats = sq_stats,
+	.op_begin = sq_op_begin,
+	.op_end = sq_op_end,
+	.batch_alive = sq_batch_alive,
+	.checkpoint = sq_checkpoint,
+	.set_wal_hook = sq_set_wal_hook,
+	.set_busy_timeout = sq_set_busy_timeout,
+	.secret = sq_secret,
+	.issuance_create_signed = sq_issuance_create_signed,
+	.session_record = sq_session_record,
+	.session_claim = sq_session_claim,
 };

@@ -1,0 +1,442 @@
+/*
+ * Group commit: the writer thread and the checkpointer (see writer.h).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "writer.h"
+
+struct writer {
+	struct store		*st;		/* writer thread only */
+	struct store		*ckpt_st;	/* checkpointer only */
+	pthread_t		 thread;
+	pthread_t		 ckpt_thread;
+	int			 started, ckpt_started;
+
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 work_cv;	/* ops queued, or stopping */
+	pthread_cond_t		 done_cv;	/* a batch finished */
+	struct writer_op	*head, *tail;
+	size_t			 async_queued;
+	int			 stopping;
+	struct writer_stats	 stats;
+
+	pthread_mutex_t		 ckpt_mu;
+	pthread_cond_t		 ckpt_cv;
+	int			 ckpt_wanted;
+	int			 ckpt_stopping;
+	int			 wal_frames;	/* after the last commit */
+	int			 ckpt_frames;	/* the WAL the last checkpoint saw */
+};
+
+static void
+lock(pthread_mutex_t *m)
+{
+	if (pthread_mutex_lock(m) != 0)
+		fatalx("writer: mutex lock");
+}
+
+static void
+unlock(pthread_mutex_t *m)
+{
+	if (pthread_mutex_unlock(m) != 0)
+		fatalx("writer: mutex unlock");
+}
+
+static void
+op_fail(struct writer_op *op, int rc, const char *why)
+{
+	op->rc = rc;
+	(void)snprintf(op->err, sizeof(op->err), "%s", why);
+}
+
+static void
+op_result(struct writer *w, struct writer_op *op, int rc)
+{
+	op->rc = rc;
+	if (rc == STORE_OK)
+		op->err[0] = '\0';
+	else
+		(void)snprintf(op->err, sizeof(op->err), "%s",
+		    store_errmsg(w->st));
+}
+
+/* One operation in a transaction of its own (the replay path). */
+static void
+run_alone(struct writer *w, struct writer_op *op)
+{
+	int rc;
+
+	if ((rc = store_batch_begin(w->st)) != STORE_OK) {
+		op_result(w, op, rc);
+		return;
+	}
+	if ((rc = store_op_begin(w->st)) != STORE_OK) {
+		op_result(w, op, rc);
+		(void)store_batch_end(w->st, 0);
+		return;
+	}
+	rc = op->fn(w->st, op->arg);
+	op_result(w, op, rc);
+	if (!store_batch_alive(w->st)) {
+		if (rc == STORE_OK)
+			op_fail(op, STORE_ERR, "the transaction was rolled back");
+		(void)store_batch_end(w->st, 0);
+		return;
+	}
+	if (store_op_end(w->st, rc == STORE_OK) != STORE_OK) {
+		if (rc == STORE_OK)
+			op_result(w, op, STORE_ERR);
+		(void)store_batch_end(w->st, 0);
+		return;
+	}
+	if (rc != STORE_OK) {
+		(void)store_batch_end(w->st, 0);
+		return;
+	}
+	if ((rc = store_batch_end(w->st, 1)) != STORE_OK)
+		op_result(w, op, rc);
+}
+
+/*
+ * The batch: one transaction, a savepoint per operation.  Returns 0, or
+ * -1 when the transaction as a whole failed after operations ran (the
+ * caller replays them one by one).
+ */
+static int
+run_batch(struct writer *w, struct writer_op *list)
+{
+	struct writer_op *op;
+	int rc;
+
+	if ((rc = store_batch_begin(w->st)) != STORE_OK) {
+		/* nothing ran: the lock (or the file) is not available */
+		for (op = list; op != NULL; op = op->next)
+			op_result(w, op, rc);
+		return 0;
+	}
+	for (op = list; op != NULL; op = op->next) {
+		if (store_op_begin(w->st) != STORE_OK)
+			goto broken;
+		rc = op->fn(w->st, op->arg);
+		op_result(w, op, rc);
+		if (!store_batch_alive(w->st) ||
+		    store_op_end(w->st, rc == STORE_OK) != STORE_OK)
+			goto broken;
+	}
+	if (store_batch_end(w->st, 1) != STORE_OK)
+		return -1;	/* the COMMIT failed and was rolled back */
+	return 0;
+broken:
+	(void)store_batch_end(w->st, 0);
+	return -1;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct writer_op *list, *op, *last, *next, *async = NULL;
+	unsigned long n;
+
+	lock(&w->mu);
+	for (;;) {
+		while (w->head == NULL && !w->stopping)
+			(void)pthread_cond_wait(&w->work_cv, &w->mu);
+		if (w->head == NULL)
+			break;
+		/* everything queued, up to the batch limit */
+		list = last = w->head;
+		for (n = 1; n < WRITER_BATCH_MAX && last->next != NULL; n++)
+			last = last->next;
+		w->head = last->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		last->next = NULL;
+		unlock(&w->mu);
+
+		if (run_batch(w, list) == -1) {
+			for (op = list; op != NULL; op = op->next)
+				run_alone(w, op);
+			lock(&w->mu);
+			w->stats.replays++;
+		} else
+			lock(&w->mu);
+		w->stats.batches++;
+		w->stats.ops += n;
+		if (n > w->stats.max_batch)
+			w->stats.max_batch = n;
+		for (op = list; op != NULL; op = next) {
+			next = op->next;
+			if (op->done == -1) {
+				/* fire-and-forget: ours to free */
+				op->next = async;
+				async = op;
+				w->async_queued--;
+			} else
+				op->done = 1;
+		}
+		(void)pthread_cond_broadcast(&w->done_cv);
+		if (async != NULL) {
+			unlock(&w->mu);
+			for (op = async; op != NULL; op = next) {
+				next = op->next;
+				if (op->free_fn != NULL)
+					op->free_fn(op->arg);
+				free(op);
+			}
+			async = NULL;
+			lock(&w->mu);
+		}
+	}
+	unlock(&w->mu);
+	return NULL;
+}
+
+/*
+ * After each commit of the writer (in its thread): wake the checkpointer
+ * when the WAL holds WRITER_CKPT_FRAMES frames more than the last
+ * checkpoint saw.  The WAL only starts over when a checkpoint has copied
+ * all of it and no reader still uses it, so its size alone would wake the
+ * checkpointer after every commit under load.
+ */
+static void
+wal_grew(void *arg, int frames)
+{
+	struct writer *w = arg;
+
+	lock(&w->ckpt_mu);
+	w->wal_frames = frames;
+	if (frames < w->ckpt_frames)
+		w->ckpt_frames = 0;	/* the WAL started over */
+	if (!w->ckpt_wanted && frames - w->ckpt_frames >= WRITER_CKPT_FRAMES) {
+		w->ckpt_wanted = 1;
+		(void)pthread_cond_signal(&w->ckpt_cv);
+	}
+	unlock(&w->ckpt_mu);
+}
+
+/*
+ * The checkpointer: PASSIVE checkpoints (they never block the writer)
+ * when woken, and once a second if anything was committed since the last
+ * one, but at most every WRITER_CKPT_GAP_MS: each checkpoint that copies
+ * pages syncs the database file, which the commits' syncs wait behind.
+ */
+static void *
+ckpt_main(void *arg)
+{
+	struct writer *w = arg;
+	struct timespec until, gap;
+	int frames, copied, rc, seen;
+
+	gap.tv_sec = 0;
+	gap.tv_nsec = WRITER_CKPT_GAP_MS * 1000000L;
+	lock(&w->ckpt_mu);
+	while (!w->ckpt_stopping) {
+		if (!w->ckpt_wanted) {
+			(void)clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			(void)pthread_cond_timedwait(&w->ckpt_cv, &w->ckpt_mu,
+			    &until);
+			if (w->ckpt_stopping)
+				break;
+		}
+		w->ckpt_wanted = 0;
+		seen = w->wal_frames;
+		if (seen == w->ckpt_frames)
+			continue;	/* nothing new since the last one */
+		unlock(&w->ckpt_mu);
+		rc = store_checkpoint(w->ckpt_st, &frames, &copied);
+		if (rc != STORE_OK && rc != STORE_BUSY)
+			log_warnx("writer: checkpoint: %s",
+			    store_errmsg(w->ckpt_st));
+		lock(&w->mu);
+		if (rc == STORE_OK)
+			w->stats.checkpoints++;
+		unlock(&w->mu);
+		(void)nanosleep(&gap, NULL);
+		lock(&w->ckpt_mu);
+		w->ckpt_frames = seen;
+	}
+	unlock(&w->ckpt_mu);
+	return NULL;
+}
+
+static void
+writer_free(struct writer *w)
+{
+	store_close(w->st);
+	store_close(w->ckpt_st);
+	(void)pthread_cond_destroy(&w->work_cv);
+	(void)pthread_cond_destroy(&w->done_cv);
+	(void)pthread_cond_destroy(&w->ckpt_cv);
+	(void)pthread_mutex_destroy(&w->mu);
+	(void)pthread_mutex_destroy(&w->ckpt_mu);
+	free(w);
+}
+
+struct writer *
+writer_start(const char *db, char *err, size_t errlen)
+{
+	struct writer *w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
+	    pthread_mutex_init(&w->ckpt_mu, NULL) != 0 ||
+	    pthread_cond_init(&w->work_cv, NULL) != 0 ||
+	    pthread_cond_init(&w->done_cv, NULL) != 0 ||
+	    pthread_cond_init(&w->ckpt_cv, NULL) != 0) {
+		(void)snprintf(err, errlen, "pthread init failed");
+		free(w);
+		return NULL;
+	}
+	if ((w->st = store_open(db, 0, err, errlen)) == NULL)
+		goto fail;
+	if (store_migrate(w->st) != STORE_OK) {
+		(void)snprintf(err, errlen, "database %s: %s", db,
+		    store_errmsg(w->st));
+		goto fail;
+	}
+	if ((w->ckpt_st = store_open(db, 0, err, errlen)) == NULL)
+		goto fail;
+	if (store_set_wal_hook(w->st, wal_grew, w) != STORE_OK) {
+		(void)snprintf(err, errlen, "database %s: %s", db,
+		    store_errmsg(w->st));
+		goto fail;
+	}
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		(void)snprintf(err, errlen, "pthread_create failed");
+		goto fail;
+	}
+	w->started = 1;
+	if (pthread_create(&w->ckpt_thread, NULL, ckpt_main, w) != 0) {
+		(void)snprintf(err, errlen, "pthread_create failed");
+		writer_stop(w);
+		return NULL;
+	}
+	w->ckpt_started = 1;
+	return w;
+fail:
+	writer_free(w);
+	return NULL;
+}
+
+void
+writer_stop(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	lock(&w->mu);
+	w->stopping = 1;
+	(void)pthread_cond_broadcast(&w->work_cv);
+	unlock(&w->mu);
+	if (w->started)
+		(void)pthread_join(w->thread, NULL);
+	lock(&w->ckpt_mu);
+	w->ckpt_stopping = 1;
+	(void)pthread_cond_signal(&w->ckpt_cv);
+	unlock(&w->ckpt_mu);
+	if (w->ckpt_started)
+		(void)pthread_join(w->ckpt_thread, NULL);
+	writer_free(w);
+}
+
+int
+writer_run(struct writer *w, struct writer_op *ops, size_t n)
+{
+	size_t i;
+	int all;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		ops[i].done = 0;
+		ops[i].free_fn = NULL;
+		ops[i].next = i + 1 < n ? &ops[i + 1] : NULL;
+		op_fail(&ops[i], STORE_ERR, "not run");
+	}
+	lock(&w->mu);
+	if (w->stopping) {
+		unlock(&w->mu);
+		for (i = 0; i < n; i++)
+			op_fail(&ops[i], STORE_ERR, "the writer has stopped");
+		return -1;
+	}
+	if (w->tail != NULL)
+		w->tail->next = &ops[0];
+	else
+		w->head = &ops[0];
+	w->tail = &ops[n - 1];
+	(void)pthread_cond_signal(&w->work_cv);
+	for (;;) {
+		for (all = 1, i = 0; i < n && all; i++)
+			all = ops[i].done;
+		if (all)
+			break;
+		(void)pthread_cond_wait(&w->done_cv, &w->mu);
+	}
+	unlock(&w->mu);
+	return 0;
+}
+
+int
+writer_call(struct writer *w, writer_fn fn, void *arg, char *err,
+    size_t errlen)
+{
+	struct writer_op op;
+
+	memset(&op, 0, sizeof(op));
+	op.fn = fn;
+	op.arg = arg;
+	(void)writer_run(w, &op, 1);
+	if (err != NULL && errlen > 0)
+		(void)snprintf(err, errlen, "%s", op.rc == STORE_OK ? "" :
+		    op.err);
+	return op.rc;
+}
+
+int
+writer_post(struct writer *w, writer_fn fn, void *arg,
+    void (*free_fn)(void *))
+{
+	struct writer_op *op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return -1;
+	op->fn = fn;
+	op->arg = arg;
+	op->free_fn = free_fn;
+	op->done = -1;		/* nobody waits: the writer frees it */
+	lock(&w->mu);
+	if (w->stopping || w->async_queued >= WRITER_ASYNC_MAX) {
+		w->stats.async_dropped++;
+		unlock(&w->mu);
+		free(op);
+		return -1;
+	}
+	w->async_queued++;
+	if (w->tail != NULL)
+		w->tail->next = op;
+	else
+		w->head = op;
+	w->tail = op;
+	(void)pthread_cond_signal(&w->work_cv);
+	unlock(&w->mu);
+	return 0;
+}
+
+void
+writer_get_stats(struct writer *w, struct writer_stats *s)
+{
+	lock(&w->mu);
+	*s = w->stats;
+	unlock(&w->mu);
+}
