@@ -210,8 +210,18 @@ expect_eq "status body" "$(body_of "$r" | jq -c .)" '{"status":"ok","version":1}
 # --- sessions and auth --------------------------------------------------------
 check "session created (201, 32-hex id)" new_session S0001-T01
 expect_eq "challenge is 32 bytes" "$(printf '%s' "$CHAL" | base64 -d | wc -c | tr -d ' ')" 32
-expect_eq "session stored as new for this kiosk" \
-    "$(sql "select state || ' ' || kiosk_id from sessions where id = '$SID'")" "new S0001-T01"
+# the session row is written behind the reply (the id itself is MAC-bound):
+# wait for it rather than racing the background insert
+session_row() {
+	local i=0 v
+	while [ $i -lt 50 ]; do
+		v=$(sql "select state || ' ' || kiosk_id from sessions where id = '$1'")
+		[ -n "$v" ] && { echo "$v"; return; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+expect_eq "session stored as new for this kiosk" "$(session_row "$SID")" "new S0001-T01"
 auth S0001-T01 alice
 expect_eq "auth alice 200" "$(code_of "$AUTH")" 200
 expect_eq "auth: 7 documents offered" "$(jfield "$AUTH" '.documents | length')" 7
