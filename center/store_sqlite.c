@@ -1903,6 +1903,66 @@ same_request(const struct issuance_req *a, const struct issuance_req *b)
 	    a->copies == b->copies && a->fee_yen == b->fee_yen;
 }
 
+/*
+ * Insert a new issuance row (with its signed content, or none when c is
+ * NULL) for a resident that must exist, inside the caller's write
+ * transaction, and read it back.  A UNIQUE violation is STORE_CONFLICT.
+ */
+static int
+issuance_insert(struct sq *q, const struct issuance_req *r,
+    const uint8_t *c, size_t len, struct issuance *cur)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, b = 0;
+
+	if ((rc = sq_prep(q, "SELECT 1 FROM residents WHERE id = ?", &st)) !=
+	    STORE_OK)
+		goto fail;
+	if (!binds_ok(q, sqlite3_bind_int64(st, 1, r->resident_id))) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? sq_errx(q, STORE_NOTFOUND, "%s",
+		    "no such resident") : sq_fail(q, "resident lookup");
+		goto fail;
+	}
+	sq_fin(q, st);
+	st = NULL;
+	if ((rc = sq_prep(q, "INSERT INTO issuances (idempotency_key, "
+	    "public_id, session_id, kiosk_id, resident_id, document, options, "
+	    "copies, fee_yen, state, created_at, updated_at, content) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?)", &st)) != STORE_OK)
+		goto fail;
+	b |= bind_text(st, 1, r->idempotency_key);
+	b |= bind_text(st, 2, r->public_id);
+	b |= bind_text(st, 3, r->session_id);
+	b |= bind_text(st, 4, r->kiosk_id);
+	b |= sqlite3_bind_int64(st, 5, r->resident_id);
+	b |= bind_text(st, 6, r->document);
+	b |= bind_text(st, 7, r->options);
+	b |= sqlite3_bind_int(st, 8, r->copies);
+	b |= sqlite3_bind_int(st, 9, r->fee_yen);
+	b |= sqlite3_bind_int64(st, 10, r->now);
+	b |= sqlite3_bind_int64(st, 11, r->now);
+	if (c != NULL)
+		b |= sqlite3_bind_blob(st, 12, c, (int)len, SQLITE_TRANSIENT);
+	else
+		b |= sqlite3_bind_null(st, 12);
+	if (!binds_ok(q, b)) {
+		rc = STORE_ERR;
+		goto fail;
+	}
+	if ((rc = step_done(q, st, "insert issuance")) != STORE_OK)
+		goto fail;
+	sq_fin(q, st);
+	return issuance_lookup(q, sqlite3_last_insert_rowid(q->db), NULL, cur);
+fail:
+	sq_fin(q, st);
+	return rc;
+}
+
 static int
 sq_issuance_create(void *h, const struct issuance_req *r,
     struct issuance *out, int *created)
@@ -1910,7 +1970,7 @@ sq_issuance_create(void *h, const struct issuance_req *r,
 	struct sq *q = h;
 	sqlite3_stmt *st = NULL;
 	struct issuance cur;
-	int rc, b = 0;
+	int rc;
 
 	*created = 0;
 	/* the write lock first: no other process can insert the key now */
@@ -1931,46 +1991,7 @@ sq_issuance_create(void *h, const struct issuance_req *r,
 	}
 	if (rc != STORE_NOTFOUND)
 		goto fail;
-	if ((rc = sq_prep(q, "SELECT 1 FROM residents WHERE id = ?", &st)) !=
-	    STORE_OK)
-		goto fail;
-	if (!binds_ok(q, sqlite3_bind_int64(st, 1, r->resident_id))) {
-		rc = STORE_ERR;
-		goto fail;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? sq_errx(q, STORE_NOTFOUND, "%s",
-		    "no such resident") : sq_fail(q, "resident lookup");
-		goto fail;
-	}
-	sq_fin(q, st);
-	if ((rc = sq_prep(q, "INSERT INTO issuances (idempotency_key, "
-	    "public_id, session_id, kiosk_id, resident_id, document, options, "
-	    "copies, fee_yen, state, created_at, updated_at) VALUES (?, ?, ?, "
-	    "?, ?, ?, ?, ?, ?, 'issued', ?, ?)", &st)) != STORE_OK)
-		goto fail;
-	b |= bind_text(st, 1, r->idempotency_key);
-	b |= bind_text(st, 2, r->public_id);
-	b |= bind_text(st, 3, r->session_id);
-	b |= bind_text(st, 4, r->kiosk_id);
-	b |= sqlite3_bind_int64(st, 5, r->resident_id);
-	b |= bind_text(st, 6, r->document);
-	b |= bind_text(st, 7, r->options);
-	b |= sqlite3_bind_int(st, 8, r->copies);
-	b |= sqlite3_bind_int(st, 9, r->fee_yen);
-	b |= sqlite3_bind_int64(st, 10, r->now);
-	b |= sqlite3_bind_int64(st, 11, r->now);
-	if (!binds_ok(q, b)) {
-		rc = STORE_ERR;
-		goto fail;
-	}
-	if ((rc = step_done(q, st, "insert issuance")) != STORE_OK)
-		goto fail;
-	sq_fin(q, st);
-	st = NULL;
-	if ((rc = issuance_lookup(q, sqlite3_last_insert_rowid(q->db), NULL,
-	    &cur)) != STORE_OK)
+	if ((rc = issuance_insert(q, r, NULL, 0, &cur)) != STORE_OK)
 		goto fail;
 	if ((rc = tx_commit(q)) != STORE_OK)
 		return rc;
@@ -2526,7 +2547,7 @@ sq_issuance_create_signed(void *h, const struct issuance_req *r,
 	sqlite3_stmt *st = NULL;
 	struct issuance cur;
 	const void *blob;
-	int rc, b = 0, n;
+	int rc, n;
 
 	*created = 0;
 	*stored = NULL;
@@ -2578,52 +2599,12 @@ sq_issuance_create_signed(void *h, const struct issuance_req *r,
 	}
 	if (rc != STORE_NOTFOUND)
 		goto fail;
-	if ((rc = sq_prep(q, "SELECT 1 FROM residents WHERE id = ?", &st)) !=
-	    STORE_OK)
-		goto fail;
-	if (!binds_ok(q, sqlite3_bind_int64(st, 1, r->resident_id))) {
-		rc = STORE_ERR;
-		goto fail;
-	}
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? sq_errx(q, STORE_NOTFOUND, "%s",
-		    "no such resident") : sq_fail(q, "resident lookup");
-		goto fail;
-	}
-	sq_fin(q, st);
-	if ((rc = sq_prep(q, "INSERT INTO issuances (idempotency_key, "
-	    "public_id, session_id, kiosk_id, resident_id, document, options, "
-	    "copies, fee_yen, state, created_at, updated_at, content) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'issued', ?, ?, ?)", &st)) != STORE_OK)
-		goto fail;
-	b |= bind_text(st, 1, r->idempotency_key);
-	b |= bind_text(st, 2, r->public_id);
-	b |= bind_text(st, 3, r->session_id);
-	b |= bind_text(st, 4, r->kiosk_id);
-	b |= sqlite3_bind_int64(st, 5, r->resident_id);
-	b |= bind_text(st, 6, r->document);
-	b |= bind_text(st, 7, r->options);
-	b |= sqlite3_bind_int(st, 8, r->copies);
-	b |= sqlite3_bind_int(st, 9, r->fee_yen);
-	b |= sqlite3_bind_int64(st, 10, r->now);
-	b |= sqlite3_bind_int64(st, 11, r->now);
-	b |= sqlite3_bind_blob(st, 12, c, (int)len, SQLITE_TRANSIENT);
-	if (!binds_ok(q, b)) {
-		rc = STORE_ERR;
-		goto fail;
-	}
-	if ((rc = step_done(q, st, "insert issuance")) != STORE_OK) {
+	if ((rc = issuance_insert(q, r, c, len, &cur)) != STORE_OK) {
 		/* not the key (checked above): the random public id */
 		if (rc == STORE_CONFLICT)
 			rc = STORE_ERR;
 		goto fail;
 	}
-	sq_fin(q, st);
-	st = NULL;
-	if ((rc = issuance_lookup(q, sqlite3_last_insert_rowid(q->db), NULL,
-	    &cur)) != STORE_OK)
-		goto fail;
 	if ((rc = tx_commit(q)) != STORE_OK)
 		return rc;
 	*out = cur;
