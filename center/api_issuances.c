@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "centerd.h"
+#include "doccode.h"
 #include "document.h"
 #include "log.h"
 
@@ -68,13 +69,14 @@ reply_issuance(struct api_job *j, int status, const struct issuance *is,
     const uint8_t *env, size_t envlen)
 {
 	char key_id[DOC_KEY_ID_LEN + 1], *c64 = NULL, *s64 = NULL;
+	char code[DOCCODE_TEXT_MAX + 1];
 	uint8_t sig[DOC_SIG_MAX];
 	const char *content;
 	size_t siglen, clen;
 	json_t *o;
 
 	if (doc_envelope_unpack(env, envlen, key_id, sig, sizeof(sig),
-	    &siglen, &content, &clen) == -1) {
+	    &siglen, code, sizeof(code), &content, &clen) == -1) {
 		log_warnx("issuance %s: stored document is damaged",
 		    is->req.public_id);
 		api_reply_error(j, 500, "internal_error", "Internal error.",
@@ -91,6 +93,9 @@ reply_issuance(struct api_job *j, int status, const struct issuance *is,
 	    "issuance_id", is->req.public_id, "document", is->req.document,
 	    "fee_yen", is->req.fee_yen, "copies", is->req.copies,
 	    "content", c64, "signature", s64, "key_id", key_id);
+	/* Documents stored before codes existed have none. */
+	if (o != NULL && code[0] != '\0')
+		json_object_set_new(o, "code", json_string(code));
 	free(c64);
 	free(s64);
 	api_reply_json(j, status, o);
@@ -115,6 +120,7 @@ build_signed(struct api_worker *w, struct api_job *j,
 	size_t clen, siglen, i;
 	uint8_t sig[DOC_SIG_MAX];
 	char *content = NULL, err[160], head[STORE_FULLNAME_MAX * 2];
+	char code[DOCCODE_TEXT_MAX + 1];
 	int ret = -1;
 
 	*env = NULL;
@@ -156,8 +162,10 @@ build_signed(struct api_worker *w, struct api_job *j,
 	}
 	if (doc_sign(w->c->doc_key, (const uint8_t *)content, clen, sig,
 	    sizeof(sig), &siglen) == -1 ||
-	    doc_envelope_pack(w->c->doc_key_id, sig, siglen, content, clen,
-	    env, envlen) == -1) {
+	    doc_code_sign(w->c->doc_key, content, clen, code,
+	    sizeof(code)) == -1 ||
+	    doc_envelope_pack(w->c->doc_key_id, sig, siglen, code, content,
+	    clen, env, envlen) == -1) {
 		log_warnx("issuance %s: signing failed", q->public_id);
 		api_reply_error(j, 500, "internal_error", "Internal error.",
 		    "内部エラーが発生しました。");

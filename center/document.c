@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "doccode.h"
 #include "document.h"
 #include "hex.h"
 
@@ -796,24 +797,29 @@ doc_key_id(EVP_PKEY *key, char out[DOC_KEY_ID_LEN + 1])
 
 int
 doc_envelope_pack(const char *key_id, const uint8_t *sig, size_t siglen,
-    const char *content, size_t len, uint8_t **out, size_t *outlen)
+    const char *code, const char *content, size_t len, uint8_t **out,
+    size_t *outlen)
 {
 	char sig64[4 * ((DOC_SIG_MAX + 2) / 3) + 1];
+	struct doccode dc;
 	size_t hl, total;
 	uint8_t *p;
 	int n;
 
 	if (strlen(key_id) != DOC_KEY_ID_LEN || siglen == 0 ||
-	    siglen > DOC_SIG_MAX || len > STORE_CONTENT_MAX - 256)
+	    siglen > DOC_SIG_MAX || len > STORE_CONTENT_MAX - 512)
+		return -1;
+	if (doccode_parse(code, strlen(code), &dc) == -1)
 		return -1;
 	if (EVP_EncodeBlock((unsigned char *)sig64, sig, (int)siglen) < 0)
 		return -1;
-	hl = strlen(ENVELOPE_MAGIC) + DOC_KEY_ID_LEN + 1 + strlen(sig64) + 1;
+	hl = strlen(ENVELOPE_MAGIC) + DOC_KEY_ID_LEN + 1 + strlen(sig64) + 1 +
+	    strlen(code) + 1;
 	total = hl + len;
 	if ((p = malloc(total + 1)) == NULL)
 		return -1;
-	n = snprintf((char *)p, hl + 1, "%s%s %s\n", ENVELOPE_MAGIC, key_id,
-	    sig64);
+	n = snprintf((char *)p, hl + 1, "%s%s %s %s\n", ENVELOPE_MAGIC, key_id,
+	    sig64, code);
 	if (n < 0 || (size_t)n != hl) {
 		free(p);
 		return -1;
@@ -828,12 +834,14 @@ doc_envelope_pack(const char *key_id, const uint8_t *sig, size_t siglen,
 int
 doc_envelope_unpack(const uint8_t *in, size_t len,
     char key_id[DOC_KEY_ID_LEN + 1], uint8_t *sig, size_t sigmax,
-    size_t *siglen, const char **content, size_t *clen)
+    size_t *siglen, char *code, size_t codesz, const char **content,
+    size_t *clen)
 {
 	const size_t ml = strlen(ENVELOPE_MAGIC);
-	const uint8_t *nl, *s64;
+	const uint8_t *nl, *s64, *sp;
 	uint8_t buf[4 * ((DOC_SIG_MAX + 2) / 3) + 1];
-	size_t s64len, pad = 0;
+	size_t s64len, pad = 0, codelen = 0;
+	struct doccode dc;
 	int r;
 
 	if (len < ml + DOC_KEY_ID_LEN + 3 || memcmp(in, ENVELOPE_MAGIC, ml) != 0)
@@ -845,7 +853,14 @@ doc_envelope_unpack(const uint8_t *in, size_t len,
 	s64 = in + ml + DOC_KEY_ID_LEN + 1;
 	if ((nl = memchr(s64, '\n', len - (size_t)(s64 - in))) == NULL)
 		return -1;
-	s64len = (size_t)(nl - s64);
+	if ((sp = memchr(s64, ' ', (size_t)(nl - s64))) != NULL) {
+		codelen = (size_t)(nl - sp - 1);
+		if (codelen >= codesz ||
+		    doccode_parse((const char *)sp + 1, codelen, &dc) == -1)
+			return -1;
+		s64len = (size_t)(sp - s64);
+	} else
+		s64len = (size_t)(nl - s64);
 	if (s64len == 0 || s64len % 4 != 0 || s64len >= sizeof(buf))
 		return -1;
 	if (s64[s64len - 1] == '=')
@@ -857,7 +872,25 @@ doc_envelope_unpack(const uint8_t *in, size_t len,
 		return -1;
 	*siglen = (size_t)r - pad;
 	memcpy(sig, buf, *siglen);
+	if (codesz > 0) {
+		if (codelen > 0)
+			memcpy(code, sp + 1, codelen);
+		code[codelen] = '\0';
+	}
 	*content = (const char *)nl + 1;
 	*clen = len - (size_t)(nl + 1 - in);
+	return 0;
+}
+
+int
+doc_code_sign(EVP_PKEY *key, const char *content, size_t len, char *code,
+    size_t codesz)
+{
+	struct doccode dc;
+
+	if (doccode_from_content(content, len, &dc) == -1 ||
+	    doccode_sign(key, &dc) == -1 ||
+	    doccode_format(&dc, code, codesz) < 0)
+		return -1;
 	return 0;
 }

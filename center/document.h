@@ -102,14 +102,21 @@ int	doc_key_id(EVP_PKEY *, char out[DOC_KEY_ID_LEN + 1]);
 
 /*
  * The stored form of a signed document, so that a replay returns the
- * very same bytes and signature: "KDOC1 <key_id> <base64 sig>\n" then
- * the content.  unpack points into `in`.
+ * very same bytes and signatures: "KDOC1 <key_id> <base64 sig> <code>\n"
+ * then the content, where <code> is the signed document code's text
+ * (common/doccode.h; ECDSA is randomised, so it is stored, not redone).
+ * An envelope written before codes existed has no " <code>": unpack then
+ * gives code "".  unpack points into `in`.
  */
 int	doc_envelope_pack(const char *key_id, const uint8_t *sig,
-	    size_t siglen, const char *content, size_t len, uint8_t **out,
-	    size_t *outlen);
+	    size_t siglen, const char *code, const char *content, size_t len,
+	    uint8_t **out, size_t *outlen);
 int	doc_envelope_unpack(const uint8_t *in, size_t len,
 	    char key_id[DOC_KEY_ID_LEN + 1], uint8_t *sig, size_t sigmax,
-	    size_t *siglen, const char **content, size_t *clen);
+	    size_t *siglen, char *code, size_t codesz, const char **content,
+	    size_t *clen);
+/* Sign the document code of content with key into code[codesz]: 0 or -1. */
+int	doc_code_sign(EVP_PKEY *key, const char *content, size_t len,
+	    char *code, size_t codesz);
 
 #endif

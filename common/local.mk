@@ -3,4 +3,15 @@ common_libcommon_a_SOURCES = \
 	common/log.c common/log.h \
 	common/civil.c common/civil.h \
 	common/hex.c common/hex.h \
-	common/util.c common/util.h
+	common/util.c common/util.h \
+	common/doccode.c common/doccode.h
+common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+
+# The signed document code: format, parse, sign, verify, JST dates.
+UNIT_TESTS += tests/unit/test_doccode
+tests_unit_test_doccode_SOURCES = tests/unit/test_doccode.c
+tests_unit_test_doccode_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_doccode_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+tests_unit_test_doccode_LDADD = common/libcommon.a $(JANSSON_LIBS) \
+	$(CRYPTO_LIBS)

@@ -234,7 +234,8 @@ issue_cb(const struct backend_error *e, const struct backend_issuance *is,
 	if (is != NULL) {
 		if (is->content_len + is->sig_len > MSG_MAX_PAYLOAD - sizeof(m) ||
 		    msg_str_set(m.issuance_id, sizeof(m.issuance_id),
-		    is->issuance_id) == -1) {
+		    is->issuance_id) == -1 ||
+		    msg_str_set(m.code, sizeof(m.code), is->code) == -1) {
 			log_warnx("issuance %s: %zu bytes of content do not "
 			    "fit a message", is->issuance_id, is->content_len);
 			m.status = MSG_BACKEND_BAD_RESPONSE;

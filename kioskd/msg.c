@@ -44,7 +44,7 @@ _Static_assert(sizeof(struct msg_backend_session_result) == 192,
 _Static_assert(sizeof(struct msg_backend_auth_req) == 560, "auth_req size");
 _Static_assert(sizeof(struct msg_backend_auth_result) == 80, "auth_result");
 _Static_assert(sizeof(struct msg_backend_issue_req) == 148, "issue_req");
-_Static_assert(sizeof(struct msg_backend_issue_result) == 136,
+_Static_assert(sizeof(struct msg_backend_issue_result) == 392,
     "issue_result size");
 _Static_assert(sizeof(struct msg_backend_report_req) == 48, "report_req");
 _Static_assert(sizeof(struct msg_backend_report_result) == 120,

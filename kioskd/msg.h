@@ -94,6 +94,7 @@ enum msg_role {
 #define MSG_NAME_LEN		16	/* fixed strings include the NUL */
 #define MSG_READER_LEN		128	/* pcsc-lite MAX_READERNAME */
 #define MSG_LABEL_LEN		36
+#define MSG_DOCCODE_LEN		256	/* doccode.h text + NUL */
 #define MSG_PIN_SIZE		8	/* PIN field; 4 digits used today */
 #define MSG_CHALLENGE_MAX	64
 #define MSG_SIG_MAX		512	/* RSA-4096 */
@@ -238,6 +239,7 @@ struct msg_backend_issue_result {
 	uint32_t	fee_yen;
 	struct msg_backend_error error;
 	char		issuance_id[MSG_CENTER_ID_LEN];
+	char		code[MSG_DOCCODE_LEN];	/* the signed document code */
 	uint32_t	copies;
 	uint32_t	content_len;	/* signed content bytes, first */
 	uint32_t	sig_len;	/* DER signature, right after */

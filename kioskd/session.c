@@ -348,6 +348,7 @@ struct session {
 	size_t			 content_len;
 	uint8_t			 docsig[DOCVERIFY_MAX_SIG + 8];
 	size_t			 docsig_len;
+	char			 doccode[MSG_DOCCODE_LEN];	/* printed */
 	int			 verified;
 	char			 issued_at[40];
 	char			 verify_detail[200];
@@ -574,6 +575,7 @@ wipe(struct session *s)
 	secure_wipe(s->docsig, sizeof(s->docsig));
 	s->docsig_len = 0;
 	memset(s->issuance_id, 0, sizeof(s->issuance_id));
+	memset(s->doccode, 0, sizeof(s->doccode));
 	memset(s->idem_key, 0, sizeof(s->idem_key));
 	memset(s->choice_doc, 0, sizeof(s->choice_doc));
 	memset(s->issued_at, 0, sizeof(s->issued_at));
@@ -921,6 +923,7 @@ act_issued(struct session *s, const struct arg_issue *a)
 	s->content_len = a->res->content_len;
 	memcpy(s->docsig, a->sig, a->res->sig_len);
 	s->docsig_len = a->res->sig_len;
+	memcpy(s->doccode, a->res->code, sizeof(s->doccode));
 	return 0;
 }
 
@@ -1095,6 +1098,7 @@ session_deferred(struct session *s)
 	ex.issuance_id = s->issuance_id;
 	ex.document = s->choice_doc;
 	ex.copies = s->copies;
+	ex.code = s->doccode;	/* the code printed on the paper */
 	st = docverify(s->content, s->content_len, s->docsig, s->docsig_len,
 	    NULL, s->dockey, &ex, &out);
 	if (st != DOCVERIFY_OK) {
@@ -1115,7 +1119,7 @@ session_deferred(struct session *s)
 	s->fee_yen = out.fee_yen;
 	s->verified = 1;
 	docverify_out_clear(&out);
-	log_info("session %s: document %s verified (signature and binding)",
+	log_info("session %s: document %s verified (signature, binding, code)",
 	    s->name, s->issuance_id);
 	(void)session_fsm(s, SE_VERIFY_OK, NULL);
 }
@@ -1835,6 +1839,7 @@ session_backend_issued(struct session *s,
 		return;
 	}
 	if (!center_id_ok(r->issuance_id, sizeof(r->issuance_id)) ||
+	    memchr(r->code, '\0', sizeof(r->code)) == NULL ||
 	    r->content_len == 0 || r->content_len > MSG_MAX_PAYLOAD ||
 	    r->sig_len == 0 || r->sig_len > DOCVERIFY_MAX_SIG) {
 		ac.status = MSG_BACKEND_BAD_RESPONSE;

@@ -35,6 +35,7 @@ struct backend;
 #define BACKEND_SIG_MAX		512	/* card signature (RSA-4096) */
 #define BACKEND_OPTIONS_MAX	4096	/* issuance options JSON */
 #define BACKEND_CONTENT_MAX	(256 * 1024)	/* decoded signed content */
+#define BACKEND_DOCCODE_MAX	255	/* the signed document code's text */
 #define BACKEND_DOCSIG_MAX	80	/* DER ECDSA P-256 signature (<= 72) */
 #define BACKEND_MAX_COPIES	10
 #define BACKEND_MAX_PAGES	10000
@@ -121,6 +122,7 @@ struct backend_issuance {
 	const uint8_t	*signature;	/* DER ECDSA */
 	size_t		 sig_len;
 	char		 key_id[65];	/* hex SHA-256 of the signer's SPKI */
+	char		 code[BACKEND_DOCCODE_MAX + 1];	/* doccode.h text */
 };
 
 enum backend_outcome {

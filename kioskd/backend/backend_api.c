@@ -518,7 +518,7 @@ parse_issue(struct api_ctx *c, json_t *o, struct backend_issuance *is,
 	/* "document" is not in API.md's example but kiosk-centerd sends
 	   it: accepted when it names the type asked for. */
 	static const char *const keys[] = { "issuance_id", "fee_yen",
-	    "copies", "content", "signature", "key_id", "document" };
+	    "copies", "content", "signature", "key_id", "document", "code" };
 	const size_t	 b64max = (BACKEND_CONTENT_MAX + 2) / 3 * 4;
 	json_t		*v;
 	const char	*s;
@@ -528,7 +528,7 @@ parse_issue(struct api_ctx *c, json_t *o, struct backend_issuance *is,
 	uint8_t		*p;
 	char		 doc[32];
 
-	if (bj_keys_only(o, c->what, keys, 7, err) == -1 ||
+	if (bj_keys_only(o, c->what, keys, 8, err) == -1 ||
 	    get_id(o, c->what, "issuance_id", is->issuance_id, err) == -1 ||
 	    bj_int(o, c->what, "fee_yen", 0, MAX_FEE_YEN, &n, err) == -1)
 		return -1;
@@ -559,6 +559,11 @@ parse_issue(struct api_ctx *c, json_t *o, struct backend_issuance *is,
 		    "64 hex characters", c->what);
 		return -1;
 	}
+	/* The signed document code printed on the paper: its syntax here,
+	   its signature and content hash in docverify. */
+	if (bj_str(o, c->what, "code", 1, BACKEND_DOCCODE_MAX, is->code,
+	    sizeof(is->code), err) == -1)
+		return -1;
 	if ((v = bj_get(o, c->what, "content", JSON_STRING, err)) == NULL)
 		return -1;
 	s = json_string_value(v);

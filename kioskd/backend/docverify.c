@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "doccode.h"
 #include "docverify.h"
 #include "hex.h"
 
@@ -46,6 +47,8 @@ static const char *const status_names[] = {
 	"document is for another issuance",
 	"document of another type",
 	"document with another number of copies",
+	"document code malformed or not signed by the document key",
+	"document code is for other content",
 	"internal error"
 };
 
@@ -376,5 +379,19 @@ docverify(const uint8_t *content, size_t len, const uint8_t *sig,
 		return fail(out, DOCVERIFY_E_DOCUMENT_MISMATCH, NULL);
 	if (ex->copies != 0 && out->copies != ex->copies)
 		return fail(out, DOCVERIFY_E_COPIES_MISMATCH, NULL);
+	if (ex->code != NULL) {
+		struct doccode dc;
+		int r;
+
+		if (doccode_parse(ex->code, strlen(ex->code), &dc) == -1)
+			return fail(out, DOCVERIFY_E_BAD_CODE, "syntax");
+		r = doccode_verify(key->pkey, &dc);
+		ERR_clear_error();
+		if (r != 1)
+			return fail(out, r == 0 ? DOCVERIFY_E_BAD_CODE :
+			    DOCVERIFY_E_INTERNAL, "code signature");
+		if (doccode_matches(&dc, (const char *)content, len) != 1)
+			return fail(out, DOCVERIFY_E_CODE_MISMATCH, NULL);
+	}
 	return DOCVERIFY_OK;
 }

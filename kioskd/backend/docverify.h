@@ -36,6 +36,8 @@ enum docverify_status {
 	DOCVERIFY_E_ISSUANCE_MISMATCH,	/* issuance_id is not the one asked */
 	DOCVERIFY_E_DOCUMENT_MISMATCH,	/* another document type */
 	DOCVERIFY_E_COPIES_MISMATCH,	/* another number of copies */
+	DOCVERIFY_E_BAD_CODE,		/* document code malformed or forged */
+	DOCVERIFY_E_CODE_MISMATCH,	/* document code of other content */
 	DOCVERIFY_E_INTERNAL		/* out of memory, OpenSSL failure */
 };
 
@@ -60,6 +62,9 @@ struct docverify_expect {
 	const char	*issuance_id;	/* from the issuance answer */
 	const char	*document;	/* type asked for; NULL: not checked */
 	int		 copies;	/* copies asked for; 0: not checked */
+	const char	*code;		/* the answer's document code (doccode.h):
+					   signed with the same key, for this
+					   very content; NULL: not checked */
 };
 
 struct docverify_out {

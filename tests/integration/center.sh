@@ -258,6 +258,11 @@ for doc in juminhyo juminhyo_kisai inkan koseki_zenbu koseki_kojin koseki_fuhyo 
 	    "$SID $ALICE_SHA S0001-T01"
 	expect_eq "$doc: issuance id and type in content" \
 	    "$(content_field '.issuance_id + " " + .document')" "$(jfield "$ISS" .issuance_id) $doc"
+	# The document code: id, type, JST date of issue, content hash.
+	when=$(content_field .issued_at)
+	expect_eq "$doc: document code names this issuance and content" \
+	    "$(jfield "$ISS" .code | cut -d';' -f1-5)" \
+	    "KV1;$(jfield "$ISS" .issuance_id);$doc;$(TZ=Asia/Tokyo date -d "$when" +%Y%m%d);$(openssl dgst -sha256 -binary "$T/content.bin" | base64 -w0 | tr '+/' '-_' | tr -d '=')"
 	expect_eq "$doc: key id" "$(jfield "$ISS" .key_id)" "$KEY_ID"
 	expect_eq "$doc: fee recorded for 2 copies" \
 	    "$(sql "select fee_yen from issuances where public_id = '$(jfield "$ISS" .issuance_id)'")" \
@@ -288,8 +293,8 @@ first=$ISS
 issue S0001-T01 juminhyo '{"members":[],"my_number":false}' 1 "$k"
 expect_eq "same key again: 200" "$(code_of "$ISS")" 200
 expect_eq "same key again: same issuance" "$(jfield "$ISS" .issuance_id)" "$(jfield "$first" .issuance_id)"
-expect_eq "same key again: identical content and signature" \
-    "$(jfield "$ISS" '.content + .signature')" "$(jfield "$first" '.content + .signature')"
+expect_eq "same key again: identical content, signature and code" \
+    "$(jfield "$ISS" '.content + .signature + .code')" "$(jfield "$first" '.content + .signature + .code')"
 issue S0001-T01 juminhyo '{}' 2 "$k"
 expect_eq "same key, other request: 409 idempotency_conflict" \
     "$(code_of "$ISS") $(error_code "$ISS")" "409 idempotency_conflict"

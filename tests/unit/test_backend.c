@@ -38,6 +38,7 @@
 #include <openssl/x509.h>
 
 #include "backend.h"
+#include "doccode.h"
 #include "docverify.h"
 #include "t.h"
 
@@ -321,6 +322,8 @@ do_issue(struct evhttp_request *req, struct server *s, int drop)
 	const char	*sid, *type, *key;
 	int		 copies, created;
 	char		*content, *c64, *s64, hash[65], iid[33];
+	char		 code[DOCCODE_TEXT_MAX + 1];
+	struct doccode	 dc;
 	uint8_t		 sig[80];
 	size_t		 siglen = sizeof(sig);
 	EVP_MD_CTX	*md;
@@ -359,10 +362,14 @@ do_issue(struct evhttp_request *req, struct server *s, int drop)
 	EVP_MD_CTX_free(md);
 	c64 = b64((uint8_t *)content, strlen(content));
 	s64 = b64(sig, siglen);
+	if (doccode_from_content(content, strlen(content), &dc) != 0 ||
+	    doccode_sign(s->docsign, &dc) != 0 ||
+	    doccode_format(&dc, code, sizeof(code)) < 0)
+		die("server code");
 	reply_json(req, s, created ? 201 : 200, json_pack("{s:s, s:i, s:i,"
-	    " s:s, s:s, s:s}", "issuance_id", iid, "fee_yen", 200 * copies,
+	    " s:s, s:s, s:s, s:s}", "issuance_id", iid, "fee_yen", 200 * copies,
 	    "copies", copies, "content", c64, "signature", s64, "key_id",
-	    s->key_id));
+	    s->key_id, "code", code));
 	json_decref(j);
 	free(content);
 	free(c64);
@@ -998,6 +1005,7 @@ main(void)
 			ex.issuance_id = o.issue.issuance_id;
 			ex.document = "juminhyo";
 			ex.copies = 2;
+			ex.code = o.issue.code;
 			T_CHECK(dk != NULL && docverify(o.content,
 			    o.issue.content_len, o.sig, o.issue.sig_len,
 			    o.issue.key_id, dk, &ex, &out) == DOCVERIFY_OK,
@@ -1112,13 +1120,21 @@ main(void)
 	    "{\"issuance_id\":\"fedcba9876543210fedcba9876543210\","
 	    "\"fee_yen\":200,\"copies\":1,\"content\":\"e30=\","
 	    "\"signature\":\"!!!!\",\"key_id\":\"00000000000000000000000000000000"
-	    "00000000000000000000000000000000\"}");
+	    "00000000000000000000000000000000\",\"code\":\"KV1;x\"}");
 	T_CHECK(o.err.kind == BACKEND_E_PROTOCOL, "signature not base64");
+	canned(b, s, P_ISSUE, 201, "application/json",
+	    "{\"issuance_id\":\"fedcba9876543210fedcba9876543210\","
+	    "\"fee_yen\":200,\"copies\":1,\"content\":\"e30=\","
+	    "\"signature\":\"MEUCIQ==\",\"key_id\":\"0000000000000000000000000000"
+	    "000000000000000000000000000000000000\"}");
+	T_CHECK(o.err.kind == BACKEND_E_PROTOCOL &&
+	    strstr(o.err.message, "code") != NULL,
+	    "an issuance without its document code refused");
 	canned(b, s, P_ISSUE, 201, "application/json",
 	    "{\"issuance_id\":\"fedcba9876543210fedcba9876543210\","
 	    "\"fee_yen\":200,\"copies\":3,\"content\":\"e30=\","
 	    "\"signature\":\"MEUCIQ==\",\"key_id\":\"0000000000000000000000000000"
-	    "000000000000000000000000000000000000\"}");
+	    "000000000000000000000000000000000000\",\"code\":\"KV1;x\"}");
 	T_CHECK(o.err.kind == BACKEND_E_PROTOCOL, "other number of copies");
 	canned(b, s, P_RESULT, 200, "application/json",
 	    "{\"issuance_id\":\"fedcba9876543210fedcba9876543210\","

@@ -12,6 +12,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include "doccode.h"
 #include "document.h"
 #include "t.h"
 
@@ -408,7 +409,8 @@ test_signature(void)
 	size_t siglen = 0, sig2len = 0, len, envlen = 0, clen = 0;
 	const char *content = NULL;
 	json_t *j;
-	char err[160];
+	char err[160], code[DOCCODE_TEXT_MAX + 1], code2[DOCCODE_TEXT_MAX + 1];
+	struct doccode dc;
 
 	key = EVP_EC_gen("P-256");
 	other = EVP_EC_gen("P-256");
@@ -437,22 +439,46 @@ test_signature(void)
 	    doc_key_id(other, kid2) == 0 && strcmp(kid, kid2) != 0,
 	    "sign: key ids");
 
-	T_CHECK(doc_envelope_pack(kid, sig, siglen, text, strlen(text), &env,
-	    &envlen) == 0, "envelope: packed");
+	T_CHECK(doc_code_sign(key, text, strlen(text), code, sizeof(code)) == 0,
+	    "code: signed");
+	T_CHECK(doccode_parse(code, strlen(code), &dc) == 0 &&
+	    doccode_verify(key, &dc) == 1 && doccode_verify(other, &dc) == 0 &&
+	    doccode_matches(&dc, text, strlen(text)) == 1,
+	    "code: verifies with the document key and matches the content");
+	T_CHECK(doc_envelope_pack(kid, sig, siglen, "KV1;nonsense", text,
+	    strlen(text), &env, &envlen) == -1 && env == NULL,
+	    "envelope: a malformed code refused");
+	T_CHECK(doc_envelope_pack(kid, sig, siglen, code, text, strlen(text),
+	    &env, &envlen) == 0, "envelope: packed");
 	T_CHECK(env != NULL && doc_envelope_unpack(env, envlen, kid2, sig2,
-	    sizeof(sig2), &sig2len, &content, &clen) == 0 &&
-	    strcmp(kid, kid2) == 0 && sig2len == siglen &&
+	    sizeof(sig2), &sig2len, code2, sizeof(code2), &content,
+	    &clen) == 0 && strcmp(kid, kid2) == 0 && sig2len == siglen &&
 	    memcmp(sig, sig2, siglen) == 0 && clen == strlen(text) &&
-	    memcmp(content, text, clen) == 0, "envelope: round trip");
+	    memcmp(content, text, clen) == 0 && strcmp(code, code2) == 0,
+	    "envelope: round trip");
 	if (env != NULL) {
 		env[3] = 'X';
 		T_CHECK(doc_envelope_unpack(env, envlen, kid2, sig2,
-		    sizeof(sig2), &sig2len, &content, &clen) == -1,
-		    "envelope: damaged header refused");
+		    sizeof(sig2), &sig2len, code2, sizeof(code2), &content,
+		    &clen) == -1, "envelope: damaged header refused");
 	}
 	T_CHECK(doc_envelope_unpack((const uint8_t *)"KDOC1 x", 7, kid2, sig2,
-	    sizeof(sig2), &sig2len, &content, &clen) == -1,
-	    "envelope: short input refused");
+	    sizeof(sig2), &sig2len, code2, sizeof(code2), &content,
+	    &clen) == -1, "envelope: short input refused");
+	free(env);
+	env = NULL;
+	{
+		/* An envelope from before codes: readable, code "". */
+		char old[512], s64[200];
+		int n;
+
+		EVP_EncodeBlock((unsigned char *)s64, sig, (int)siglen);
+		n = snprintf(old, 300, "KDOC1 %s %s\n{}", kid, s64);
+		T_CHECK(n > 0 && doc_envelope_unpack((const uint8_t *)old,
+		    (size_t)n, kid2, sig2, sizeof(sig2), &sig2len, code2,
+		    sizeof(code2), &content, &clen) == 0 && code2[0] == '\0' &&
+		    clen == 2, "envelope: one without a code still reads");
+	}
 	free(env);
 	free(text);
 	EVP_PKEY_free(key);

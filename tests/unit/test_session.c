@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "kioskd/config.h"
+#include "doccode.h"
 #include "docverify.h"
 #include "hex.h"
 #include "log.h"
@@ -390,12 +391,16 @@ authed(struct session *s)
 	session_backend_authed(s, &r, auth_json, strlen(auth_json));
 }
 
+/* When set: the document code the next answer carries instead. */
+static const char *code_override;
+
 /* Issue answer: content signed by key (NULL: the pinned one). */
 static void
 issued_with(struct session *s, const char *text, EVP_PKEY *key, int flip)
 {
 	struct msg_backend_issue_result r;
 	uint8_t sig[DOCVERIFY_MAX_SIG];
+	struct doccode dc;
 	uint8_t *c;
 	size_t len = strlen(text);
 
@@ -407,6 +412,12 @@ issued_with(struct session *s, const char *text, EVP_PKEY *key, int flip)
 	r.content_len = (uint32_t)len;
 	r.sig_len = (uint32_t)sign(key != NULL ? key : dockey_priv, text, len,
 	    sig);
+	/* The document code signed with the same key, for this content. */
+	if (doccode_from_content(text, len, &dc) == 0 &&
+	    doccode_sign(key != NULL ? key : dockey_priv, &dc) == 0)
+		(void)doccode_format(&dc, r.code, sizeof(r.code));
+	if (code_override != NULL)
+		(void)msg_str_set(r.code, sizeof(r.code), code_override);
 	c = malloc(len);
 	memcpy(c, text, len);
 	if (flip)
@@ -1047,6 +1058,44 @@ test_documents(void)
 	    strstr(F.trail, "issued") == NULL && F.n_report == 1,
 	    "document for another card: aborted, voided, not issued");
 	session_free(s);
+
+	/* genuine content, but its document code is another content's
+	   (a code copied from another paper) or forged or missing */
+	{
+		char other[DOCCODE_TEXT_MAX + 1], *t2;
+		struct doccode dc;
+		static const char *const what[] = { "another content's code",
+		    "a forged code", "no code" };
+		int i;
+
+		t2 = content(CENTER_SID, cert2_der, cert2_len, KIOSK_ID,
+		    "juminhyo", 1);
+		T_CHECK(doccode_from_content(t2, strlen(t2), &dc) == 0 &&
+		    doccode_sign(dockey_priv, &dc) == 0 &&
+		    doccode_format(&dc, other, sizeof(other)) > 0,
+		    "a code for other content");
+		free(t2);
+		for (i = 0; i < 3; i++) {
+			if (i == 1)
+				other[strlen(other) - 2] ^= 0x01;
+			if (i == 2)
+				other[0] = '\0';
+			s = fresh();
+			drive(s, SS_ISSUING);
+			t = content(CENTER_SID, cert_der, cert_len, KIOSK_ID,
+			    "juminhyo", 1);
+			code_override = other;
+			issued_with(s, t, NULL, 0);
+			code_override = NULL;
+			free(t);
+			session_deferred(s);
+			T_CHECK(session_state(s) == SS_ABORTED &&
+			    strcmp(session_abort_code(s), "document_invalid") ==
+			    0 && strstr(F.trail, "issued") == NULL &&
+			    F.n_report == 1, what[i]);
+			session_free(s);
+		}
+	}
 
 	/* genuine, but for another session */
 	s = fresh();

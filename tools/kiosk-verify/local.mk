@@ -1,0 +1,1 @@
+# (this fragment is being written)
