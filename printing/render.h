@@ -32,9 +32,36 @@ int	render_pdf_stream(const char *content, size_t len,
 	    const struct render_opts *, cairo_write_func_t write, void *closure,
 	    char *err, size_t errlen);
 /* Render page 'page' (0-based) to an ARGB image at dpi (tests, previews):
-   a new surface, or NULL with err filled. */
+   a new surface, or NULL with err filled.  (dpi from 10 to 600.) */
 cairo_surface_t *render_page_image(const char *content, size_t len,
 	    const struct render_opts *, int page, double dpi, char *err,
+	    size_t errlen);
+
+/*
+ * Added with the layouts: the most content bytes rendered; whether a
+ * document type has a layout; and a dry run that lays the document out
+ * without drawing (the page count for the print job and the center's
+ * result, and the fitting checks the tests assert on).
+ */
+#define RENDER_CONTENT_MAX	(1024 * 1024)
+
+struct render_stats {
+	int	pages;
+	int	rows;
+	int	cells;		/* cells holding text */
+	int	overflows;	/* of them, text wider than its cell: 0 */
+	double	min_size;	/* the smallest text size used, pt */
+};
+
+int	render_document_known(const char *type);
+/* Release pango's font map shared by every render, before exit, so
+   leak checkers see only real leaks; no render may run afterwards.
+   (fontconfig's own caches stay: FcFini() asserts while cairo's font
+   cache still holds a face.) */
+void	render_cleanup(void);
+/* The number of pages, or -1 with err filled. */
+int	render_measure(const char *content, size_t len,
+	    const struct render_opts *, struct render_stats *, char *err,
 	    size_t errlen);
 
 #endif
