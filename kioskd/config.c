@@ -26,6 +26,9 @@
 #define CONF_TOKEN_MAX		1024
 #define CONF_DURATION_MAX	3600
 #define CONF_CENTER_TO_MAX	300
+#define CONF_POLL_MAX		600
+#define CONF_JOB_TO_MIN		10
+#define CONF_REQ_TO_MAX		60
 
 enum tok {
 	T_EOF,
@@ -65,7 +68,8 @@ enum seen {
 	SEEN_STATUS = 0x040,
 	SEEN_JOURNAL = 0x080,
 	SEEN_PRINTER = 0x100,
-	SEEN_CLOSED_NONE = 0x200
+	SEEN_CLOSED_NONE = 0x200,
+	SEEN_PAYMENT = 0x400
 };
 
 struct parser {
@@ -109,6 +113,19 @@ static const unsigned int timeout_defaults[CONF_TO__MAX] = {
 };
 
 static int	parse_stream(struct parser *, struct lexer *);
+
+const char *
+config_print_format_name(enum conf_print_format f)
+{
+	switch (f) {
+	case CONF_PRINT_PDF:
+		return "pdf";
+	case CONF_PRINT_RAW:
+		return "raw";
+	default:
+		return "auto";
+	}
+}
 
 const char *
 config_timeout_name(enum conf_timeout t)
@@ -646,32 +663,200 @@ st_reader(struct parser *P, struct lexer *L, int line)
 	    sizeof(P->conf->reader), 0);
 }
 
-/* printer default | printer "QUEUE" */
+/* server default | server "/socket" | server "host[:port]" */
+static int
+pr_server(struct parser *P, struct lexer *L, int line, char *dst,
+    size_t size)
+{
+	struct token t;
+	const char *colon, *errstr;
+
+	lex_next(P, L, &t);
+	if (t.kind == T_WORD && strcmp(t.text, "default") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	lex_unget(L, &t);
+	if (get_string(P, L, "server", dst, size, 0) == -1)
+		return -1;
+	if (dst[0] == '/')
+		return 0;
+	colon = strrchr(dst, ':');
+	if (strpbrk(dst, " /\"#") != NULL || dst[0] == ':' ||
+	    (colon != NULL && (parse_num(colon + 1, 1, 65535, &errstr),
+	    errstr != NULL))) {
+		perr(P, L->name, line, "server: \"%s\" is neither a socket "
+		    "path nor host[:port]", dst);
+		dst[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* uri device | uri "ipp://..." */
+static int
+pr_uri(struct parser *P, struct lexer *L, int line, char *dst, size_t size)
+{
+	struct token t;
+
+	lex_next(P, L, &t);
+	if (t.kind == T_WORD && strcmp(t.text, "device") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	lex_unget(L, &t);
+	if (get_string(P, L, "uri", dst, size, 0) == -1)
+		return -1;
+	if ((strncmp(dst, "ipp://", 6) != 0 && strncmp(dst, "ipps://", 7) !=
+	    0) || strpbrk(dst, " \"<>\\^`{|}") != NULL ||
+	    dst[strncmp(dst, "ipp://", 6) == 0 ? 6 : 7] == '\0' ||
+	    dst[strncmp(dst, "ipp://", 6) == 0 ? 6 : 7] == '/') {
+		perr(P, L->name, line, "uri: \"%s\" is not an ipp:// or "
+		    "ipps:// printer URI", dst);
+		dst[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pr_format(struct parser *P, struct lexer *L, int line,
+    enum conf_print_format *out)
+{
+	struct token t;
+
+	lex_next(P, L, &t);
+	if (t.kind == T_ERROR)
+		return -1;
+	if (t.kind == T_WORD && strcmp(t.text, "auto") == 0)
+		*out = CONF_PRINT_AUTO;
+	else if (t.kind == T_WORD && strcmp(t.text, "pdf") == 0)
+		*out = CONF_PRINT_PDF;
+	else if (t.kind == T_WORD && strcmp(t.text, "raw") == 0)
+		*out = CONF_PRINT_RAW;
+	else {
+		perr(P, L->name, line, "format: expected auto, pdf or raw, "
+		    "got %s", t.kind == T_WORD ? t.text : tok_desc(&t));
+		if (t.kind == T_EOS || t.kind == T_RBRACE)
+			lex_unget(L, &t);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * printer default|"QUEUE" [{ server ...; uri ...; format ...; poll ...;
+ * job-timeout ...; request-timeout ... }]
+ */
 static int
 st_printer(struct parser *P, struct lexer *L, int line)
 {
+	struct conf_printer *pc = &P->conf->print;
 	struct token t;
+	unsigned int seen = 0, bit;
+	int r;
 
 	if (once(P, L, line, SEEN_PRINTER, "printer") == -1)
 		return -1;
 	lex_next(P, L, &t);
-	if (t.kind == T_WORD && strcmp(t.text, "default") == 0) {
+	if (t.kind == T_WORD && strcmp(t.text, "default") == 0)
 		P->conf->printer[0] = '\0';
+	else {
+		lex_unget(L, &t);
+		if (t.kind == T_WORD) {
+			perr(P, L->name, line, "printer: quote the queue name, "
+			    "or use default");
+			return -1;
+		}
+		if (get_string(P, L, "printer", P->conf->printer,
+		    sizeof(P->conf->printer), 0) == -1)
+			return -1;
+		if (strpbrk(P->conf->printer, " /#") != NULL) {
+			perr(P, L->name, line, "printer: a CUPS queue name has "
+			    "no spaces, '/' or '#'");
+			return -1;
+		}
+	}
+	lex_next(P, L, &t);
+	if (t.kind != T_LBRACE) {
+		lex_unget(L, &t);
 		return 0;
 	}
-	lex_unget(L, &t);
-	if (t.kind == T_WORD) {
-		perr(P, L->name, line, "printer: quote the queue name, or "
-		    "use default");
-		return -1;
-	}
-	if (get_string(P, L, "printer", P->conf->printer,
-	    sizeof(P->conf->printer), 0) == -1)
-		return -1;
-	if (strpbrk(P->conf->printer, " /#") != NULL) {
-		perr(P, L->name, line, "printer: a CUPS queue name has no "
-		    "spaces, '/' or '#'");
-		return -1;
+	for (;;) {
+		if (P->stopped)
+			return -1;
+		lex_next(P, L, &t);
+		if (t.kind == T_EOS)
+			continue;
+		if (t.kind == T_ERROR) {
+			skip_statement(P, L, 1);
+			continue;
+		}
+		if (t.kind == T_RBRACE)
+			break;
+		if (t.kind == T_EOF) {
+			perr(P, L->name, line, "printer: missing '}'");
+			lex_unget(L, &t);
+			return 0;
+		}
+		if (t.kind != T_WORD) {
+			perr(P, L->name, t.line, "printer: expected a keyword, "
+			    "got %s", tok_desc(&t));
+			skip_statement(P, L, 1);
+			continue;
+		}
+		if (strcmp(t.text, "server") == 0) {
+			bit = 0x01;
+			r = pr_server(P, L, t.line, pc->server,
+			    sizeof(pc->server));
+		} else if (strcmp(t.text, "uri") == 0) {
+			bit = 0x02;
+			r = pr_uri(P, L, t.line, pc->uri, sizeof(pc->uri));
+		} else if (strcmp(t.text, "format") == 0) {
+			bit = 0x04;
+			r = pr_format(P, L, t.line, &pc->format);
+		} else if (strcmp(t.text, "poll") == 0) {
+			bit = 0x08;
+			r = get_duration(P, L, "poll", 1, CONF_POLL_MAX,
+			    &pc->poll);
+		} else if (strcmp(t.text, "job-timeout") == 0) {
+			bit = 0x10;
+			r = get_duration(P, L, "job-timeout", CONF_JOB_TO_MIN,
+			    CONF_DURATION_MAX, &pc->job_timeout);
+		} else if (strcmp(t.text, "request-timeout") == 0) {
+			bit = 0x20;
+			r = get_duration(P, L, "request-timeout", 1,
+			    CONF_REQ_TO_MAX, &pc->request_timeout);
+		} else {
+			perr(P, L->name, t.line, "printer: unknown keyword "
+			    "\"%s\" (server, uri, format, poll, job-timeout, "
+			    "request-timeout)", t.text);
+			skip_statement(P, L, 1);
+			continue;
+		}
+		if (seen & bit) {
+			perr(P, L->name, t.line, "printer: %s given twice",
+			    t.text);
+			r = -1;
+		}
+		seen |= bit;
+		if (r == -1) {
+			skip_statement(P, L, 1);
+			continue;
+		}
+		lex_next(P, L, &t);
+		if (t.kind == T_RBRACE) {
+			lex_unget(L, &t);
+			continue;
+		}
+		if (t.kind != T_EOS && t.kind != T_EOF) {
+			if (t.kind != T_ERROR)
+				perr(P, L->name, t.line, "printer: unexpected "
+				    "%s at the end of the statement",
+				    tok_desc(&t));
+			skip_statement(P, L, 1);
+		} else if (t.kind == T_EOF)
+			lex_unget(L, &t);
 	}
 	return 0;
 }
@@ -683,6 +868,44 @@ st_journal(struct parser *P, struct lexer *L, int line)
 		return -1;
 	return get_path(P, L, "journal", P->conf->journal,
 	    sizeof(P->conf->journal));
+}
+
+/*
+ * payment coinbox "OPTIONS"
+ * The payment device.  The only kind today is the coin box simulator
+ * (kioskd/payment_coinbox.c: no physical cash device is reachable here);
+ * its options are "ledger=PATH" (absolute) and optional faults.
+ */
+static int
+st_payment(struct parser *P, struct lexer *L, int line)
+{
+	char kind[16], *lp, *end;
+
+	if (once(P, L, line, SEEN_PAYMENT, "payment") == -1 ||
+	    get_string(P, L, "payment", kind, sizeof(kind), 0) == -1)
+		return -1;
+	if (strcmp(kind, "coinbox") != 0) {
+		perr(P, L->name, line, "payment: unknown device \"%s\" "
+		    "(known: coinbox)", kind);
+		return -1;
+	}
+	if (get_string(P, L, "payment coinbox", P->conf->payment,
+	    sizeof(P->conf->payment), 0) == -1)
+		return -1;
+	lp = strstr(P->conf->payment, "ledger=");
+	if (lp == NULL || (lp != P->conf->payment && lp[-1] != ',') ||
+	    lp[7] != '/') {
+		perr(P, L->name, line, "payment coinbox: the options need "
+		    "ledger=/ABSOLUTE/PATH");
+		P->conf->payment[0] = '\0';
+		return -1;
+	}
+	end = strchr(lp, ',');
+	if (end != NULL && end == lp + 7) {
+		perr(P, L->name, line, "payment coinbox: empty ledger path");
+		return -1;
+	}
+	return 0;
 }
 
 /* hours HH:MM - HH:MM */
@@ -1157,6 +1380,7 @@ static const struct keyword keywords[] = {
 	{ "include", st_include },
 	{ "journal", st_journal },
 	{ "kiosk-id", st_kiosk_id },
+	{ "payment", st_payment },
 	{ "printer", st_printer },
 	{ "reader", st_reader },
 	{ "status-socket", st_status_socket },
@@ -1245,6 +1469,12 @@ config_defaults(struct kiosk_conf *c)
 	c->status_socket.mode = 0600;
 	(void)snprintf(c->journal, sizeof(c->journal), "%s",
 	    "/var/lib/kioskd/journal.db");
+	(void)snprintf(c->payment, sizeof(c->payment), "%s",
+	    "ledger=/var/lib/kioskd/coinbox.db");
+	c->print.format = CONF_PRINT_AUTO;
+	c->print.poll = 10;
+	c->print.job_timeout = 300;
+	c->print.request_timeout = 5;
 }
 
 /* Whole-file checks after parsing. */

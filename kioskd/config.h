@@ -58,6 +58,22 @@ struct conf_closed {
 	uint8_t		to_month, to_day;
 };
 
+/* How the printer worker reaches CUPS and the printer (printer { }). */
+enum conf_print_format {
+	CONF_PRINT_AUTO = 0,	/* PDF when the queue lists it */
+	CONF_PRINT_PDF,		/* application/pdf (CUPS may filter it) */
+	CONF_PRINT_RAW		/* unfiltered: the printer takes PDF itself */
+};
+
+struct conf_printer {
+	char		server[CONF_PATH_MAX + 1];	/* "" = libcups default */
+	char		uri[CONF_URL_MAX + 1];		/* "" = device-uri */
+	enum conf_print_format format;
+	unsigned int	poll;			/* seconds between checks */
+	unsigned int	job_timeout;		/* seconds, then cancel */
+	unsigned int	request_timeout;	/* seconds per IPP request */
+};
+
 struct kiosk_conf {
 	char		kiosk_id[CONF_ID_MAX + 1];
 	char		store_name[CONF_NAME_MAX + 1];
@@ -79,7 +95,10 @@ struct kiosk_conf {
 	struct conf_socket ui_socket;
 	struct conf_socket status_socket;
 	char		journal[CONF_PATH_MAX + 1];
+	/* the payment device: the coin box simulator's options */
+	char		payment[CONF_PATH_MAX + 64];
 	char		printer[CONF_PRINTER_MAX + 1];	/* "" = CUPS default */
+	struct conf_printer print;
 };
 
 enum conf_service {
@@ -103,6 +122,7 @@ void		 config_free(struct kiosk_conf *);
 /* Every setting, defaults filled in; the output parses to the same. */
 void		 config_print(FILE *, const struct kiosk_conf *);
 
+const char	*config_print_format_name(enum conf_print_format);
 const char	*config_timeout_name(enum conf_timeout);
 unsigned int	 config_timeout(const struct kiosk_conf *, enum conf_timeout);
 

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,14 @@
 #include "config.h"
 #include "core.h"
 #include "docverify.h"
+#include "journal.h"
 #include "log.h"
 #include "msg.h"
+#include "payment.h"
+#include "printer_worker.h"
 #include "proc.h"
 #include "session.h"
+#include "settle.h"
 #include "ui.h"
 #include "util.h"
 
@@ -42,12 +47,56 @@ struct core {
 	struct ui		*ui;
 	struct proc		*card;
 	struct proc		*backend;
+	struct proc		*printer;
 	struct event		*timer;
 	struct event		*defer;
 	int			 stopping;
+
+	/* exactly once: the journal, the payment device, the settlement */
+	struct journal		*journal;
+	struct payment		*pay;
+	struct settle		*settle;
+	int64_t			 tx;		/* the session's row, 0: none */
+	struct event		*paid_ev;	/* the payment's answer, deferred */
+	int			 paid_ok;
+	char			 paid_code[MSG_CODE_LEN];
+	uint64_t		 paid_sid;
+	const char		*crash_after;	/* tests: SIGKILL after a step */
+
+	/* the printer as the printer worker last saw it */
+	int			 printer_known, printer_ready;
+	char			 printer_reason[MSG_CODE_LEN];
 };
 
 static struct core core;
+
+/*
+ * Tests of exactly-once: KIOSKD_CRASH_AFTER=<journal step> makes kioskd
+ * kill itself with SIGKILL right after that step is durable, before the
+ * side effect that follows it -- a power cut at that very point.
+ */
+static void
+crash_point(const char *step)
+{
+	if (core.crash_after != NULL && strcmp(core.crash_after, step) == 0) {
+		log_warnx("KIOSKD_CRASH_AFTER=%s: SIGKILL now", step);
+		(void)raise(SIGKILL);
+	}
+}
+
+/* A journal step of the session's transaction: 0 when durable. */
+static int
+journaled(const char *step, enum journal_rc rc)
+{
+	if (rc != JOURNAL_OK) {
+		log_warnx("journal: transaction %lld: %s not recorded: %s (%s)",
+		    (long long)core.tx, step, journal_rc_name(rc),
+		    journal_errmsg(core.journal));
+		return -1;
+	}
+	crash_point(step);
+	return 0;
+}
 
 /* --- session operations ------------------------------------------------ */
 
@@ -199,6 +248,11 @@ op_backend_issue(void *arg, uint64_t sid,
 {
 	struct iovec iov[2];
 
+	if (!proc_is_up(core.backend))
+		return -1;
+	if (core.tx == 0 || journaled("issuing", journal_issuing(core.journal,
+	    core.tx)) == -1)
+		return -1;
 	iov[0].iov_base = (void *)(uintptr_t)req;
 	iov[0].iov_len = sizeof(*req);
 	iov[1].iov_base = (void *)(uintptr_t)options;
@@ -211,14 +265,169 @@ op_backend_issue(void *arg, uint64_t sid,
 	return 0;
 }
 
-static void
-op_backend_report(void *arg, uint64_t sid,
-    const struct msg_backend_report_req *req)
+static int
+op_printer_ready(void *arg, char *reason, size_t len)
 {
-	if (proc_send(core.backend, MSG_BACKEND_REPORT_REQ, sid, req,
-	    sizeof(*req)) == -1)
-		log_warnx("issuance %s: the void could not be sent; the "
-		    "center keeps it unreported", req->issuance_id);
+	if (core.printer == NULL || !proc_is_up(core.printer)) {
+		snprintf(reason, len, "printer_worker_down");
+		return 0;
+	}
+	if (!core.printer_known) {
+		snprintf(reason, len, "printer_unknown");
+		return 0;
+	}
+	if (!core.printer_ready)
+		snprintf(reason, len, "%s", core.printer_reason);
+	return core.printer_ready;
+}
+
+static void
+paid_cb(evutil_socket_t fd, short what, void *arg)
+{
+	if (core.paid_sid != session_id(core.s))
+		return;
+	session_paid(core.s, core.paid_ok, core.paid_code);
+}
+
+static void
+paid_later(uint64_t sid, int ok, const char *code)
+{
+	core.paid_sid = sid;
+	core.paid_ok = ok;
+	snprintf(core.paid_code, sizeof(core.paid_code), "%s", code);
+	event_active(core.paid_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * The transaction is journaled under its idempotency key before the
+ * device takes anything; the take is journaled before anything is asked
+ * of the center.  The coin box simulator answers at once; a real device
+ * would sit in a worker and answer with a message.
+ */
+static int
+op_pay(void *arg, uint64_t sid, const struct session_pay *p)
+{
+	struct journal_new n;
+	enum journal_rc jr;
+	enum payment_rc pr;
+	struct payment_status ps;
+
+	if (core.journal == NULL || core.pay == NULL)
+		return -1;
+	core.pay->ops->status(core.pay, &ps);
+	if (!ps.ready) {
+		log_warnx("payment device not ready: %s", ps.reason);
+		return -1;
+	}
+	memset(&n, 0, sizeof(n));
+	n.session = p->session;
+	n.idem_key = p->idem_key;
+	n.pay_ref = p->idem_key;
+	n.doctype = p->document;
+	n.center_sid = p->center_sid;
+	n.options = p->options;
+	n.copies = p->copies;
+	n.fee_yen = p->fee_yen;
+	core.tx = 0;
+	if ((jr = journal_begin(core.journal, &n, &core.tx)) != JOURNAL_OK) {
+		log_warnx("journal: cannot begin a transaction: %s (%s)",
+		    journal_rc_name(jr), journal_errmsg(core.journal));
+		core.tx = 0;
+		return -1;
+	}
+	crash_point("created");
+	pr = core.pay->ops->take(core.pay, p->fee_yen, p->idem_key);
+	switch (pr) {
+	case PAYMENT_OK:
+		log_info("transaction %lld: %lld yen taken", (long long)core.tx,
+		    p->fee_yen);
+		if (journaled("paid", journal_paid(core.journal, core.tx,
+		    p->fee_yen, p->idem_key)) == -1) {
+			/* taken but not journaled: settlement asks the
+			   device and refunds */
+			paid_later(sid, 0, "internal");
+			return 0;
+		}
+		paid_later(sid, 1, "");
+		return 0;
+	case PAYMENT_DEVICE_ERROR:
+		/* the state is unknown: settlement asks the device */
+		log_warnx("payment device error: %s",
+		    core.pay->ops->errmsg(core.pay));
+		paid_later(sid, 0, "device_error");
+		return 0;
+	default:
+		(void)journaled("failed", journal_failed(core.journal, core.tx,
+		    pr == PAYMENT_DECLINED ? "declined" : "not_paid"));
+		paid_later(sid, 0, pr == PAYMENT_DECLINED ? "declined" :
+		    "device_unavailable");
+		return 0;
+	}
+}
+
+/*
+ * Print the verified document: the journal says "spooling" before the job
+ * can exist (a crash after this finds the job by its name, the issuance
+ * id).  The worker renders with this kiosk's id and the signed code.
+ */
+static int
+op_print(void *arg, uint64_t sid, const struct session_print *p)
+{
+	struct msg_print_job_req req;
+	struct iovec iov[2];
+
+	if (core.printer == NULL || !proc_is_up(core.printer) ||
+	    p->content_len == 0 || p->content_len > MSG_PRINT_CONTENT_MAX)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	if (msg_str_set(req.issuance_id, sizeof(req.issuance_id),
+	    p->issuance_id) == -1 || msg_str_set(req.kiosk_id,
+	    sizeof(req.kiosk_id), core.conf->kiosk_id) == -1 ||
+	    msg_str_set(req.code, sizeof(req.code), p->code) == -1)
+		return -1;
+	req.copies = (uint32_t)p->copies;
+	req.content_len = (uint32_t)p->content_len;
+	if (core.tx == 0 || journaled("spooling",
+	    journal_spooling(core.journal, core.tx)) == -1)
+		return -1;
+	iov[0].iov_base = &req;
+	iov[0].iov_len = sizeof(req);
+	iov[1].iov_base = (void *)(uintptr_t)p->content;
+	iov[1].iov_len = p->content_len;
+	if (proc_sendv(core.printer, MSG_PRINT_JOB_REQ, sid, iov, 2) == -1) {
+		log_warn("printer worker: print request");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The session is done with its transaction.  Failed (or unknown) before
+ * anything went to CUPS: recorded failed here; at spooling or spooled,
+ * CUPS is asked first (settlement); not paid for sure: the device is
+ * asked first.  Then settlement reports, voids and refunds.
+ */
+static void
+op_settle(void *arg, uint64_t sid, const struct session_settle *st)
+{
+	struct journal_tx tx;
+	int64_t id = core.tx;
+
+	core.tx = 0;
+	if (id == 0 || core.journal == NULL)
+		return;
+	if (journal_get(core.journal, id, &tx) != JOURNAL_OK) {
+		log_warnx("journal: transaction %lld unreadable; it is "
+		    "settled at the next start", (long long)id);
+		return;
+	}
+	if (st->outcome != SESSION_PRINTED && !journal_has(&tx, JS_FAILED) &&
+	    !journal_has(&tx, JS_PRINTED) && (tx.last == JS_PAID ||
+	    tx.last == JS_ISSUING || tx.last == JS_ISSUED))
+		(void)journaled("failed", journal_failed(core.journal, id,
+		    st->reason != NULL && st->reason[0] != '\0' ? st->reason :
+		    "aborted"));
+	settle_add(core.settle, id);
 }
 
 static const struct session_ops core_ops = {
@@ -237,7 +446,10 @@ static const struct session_ops core_ops = {
 	.backend_open = op_backend_open,
 	.backend_auth = op_backend_auth,
 	.backend_issue = op_backend_issue,
-	.backend_report = op_backend_report
+	.printer_ready = op_printer_ready,
+	.pay = op_pay,
+	.print = op_print,
+	.settle = op_settle
 };
 
 static void
@@ -403,6 +615,18 @@ ui_cmd(struct ui_client *c, const char *cmd, json_t *msg, void *arg)
 
 /* --- the workers ------------------------------------------------------- */
 
+/* A printer answer for a session that is no longer the current one. */
+static int
+stale_sid(uint64_t sid)
+{
+	if (sid != session_id(core.s)) {
+		log_debug("printer answer for session %016llx dropped",
+		    (unsigned long long)sid);
+		return 1;
+	}
+	return 0;
+}
+
 /* A result for another (earlier) session: dropped. */
 static int
 stale(const struct msg *m)
@@ -475,6 +699,99 @@ card_msg(struct proc *p, const struct msg *m, void *arg)
 	}
 }
 
+/* The center's answer to a result call, for settlement. */
+static enum reconcile_center
+report_answer(const struct msg_backend_report_result *rr)
+{
+	if (rr->status == MSG_BACKEND_OK)
+		return rr->state == MSG_ISSUANCE_VOIDED ? RCC_VOIDED :
+		    RCC_COMMITTED;
+	if (rr->status != MSG_BACKEND_CENTER_ERROR ||
+	    rr->error.http_status >= 500)
+		return RCC_UNREACHABLE;
+	if (strcmp(rr->error.code, "result_conflict") == 0)
+		return RCC_CONFLICT;
+	if (strcmp(rr->error.code, "not_found") == 0)
+		return RCC_NOT_FOUND;
+	return RCC_UNREACHABLE;		/* retried, with a backoff */
+}
+
+/*
+ * The center's answer to a re-issue with the same key.  A key the center
+ * has seen answers for itself; any other refusal (4xx but a conflict)
+ * means it made no issuance for this key.
+ */
+static enum reconcile_center
+reissue_answer(const struct msg_backend_issue_result *ir)
+{
+	if (ir->status == MSG_BACKEND_OK)
+		return msg_str_ok(ir->issuance_id, sizeof(ir->issuance_id)) ?
+		    RCC_ISSUED : RCC_UNREACHABLE;
+	if (ir->status != MSG_BACKEND_CENTER_ERROR ||
+	    ir->error.http_status >= 500 || ir->error.http_status == 429)
+		return RCC_UNREACHABLE;
+	if (strcmp(ir->error.code, "idempotency_conflict") == 0)
+		return RCC_CONFLICT;
+	if (strcmp(ir->error.code, "session_expired") == 0)
+		return RCC_SESSION_EXPIRED;
+	return RCC_NOT_FOUND;
+}
+
+/* --- settlement's requests ------------------------------------------- */
+
+static int
+st_report(void *arg, const char *issuance_id, int printed, int pages)
+{
+	struct msg_backend_report_req req;
+
+	memset(&req, 0, sizeof(req));
+	if (msg_str_set(req.issuance_id, sizeof(req.issuance_id),
+	    issuance_id) == -1)
+		return -1;
+	req.outcome = printed ? MSG_PRINTED : MSG_PRINT_FAILED;
+	req.pages = printed && pages > 0 ? (uint32_t)pages : 0;
+	return proc_send(core.backend, MSG_BACKEND_REPORT_REQ, 0, &req,
+	    sizeof(req));
+}
+
+static int
+st_reissue(void *arg, const struct journal_tx *tx)
+{
+	struct msg_backend_issue_req req;
+	struct iovec iov[2];
+	size_t optlen = strlen(tx->options);
+
+	memset(&req, 0, sizeof(req));
+	if (msg_str_set(req.center_sid, sizeof(req.center_sid),
+	    tx->center_sid) == -1 || msg_str_set(req.document,
+	    sizeof(req.document), tx->doctype) == -1 ||
+	    msg_str_set(req.idempotency_key, sizeof(req.idempotency_key),
+	    tx->idem_key) == -1 || optlen > MSG_OPTIONS_MAX)
+		return -1;
+	req.copies = (uint32_t)tx->copies;
+	req.options_len = (uint32_t)optlen;
+	iov[0].iov_base = &req;
+	iov[0].iov_len = sizeof(req);
+	iov[1].iov_base = (void *)(uintptr_t)tx->options;
+	iov[1].iov_len = optlen;
+	return proc_sendv(core.backend, MSG_BACKEND_ISSUE_REQ, 0, iov, 2);
+}
+
+static void
+st_changed(void *arg)
+{
+	int q, h;
+
+	settle_counts(core.settle, &q, &h);
+	log_debug("settlement: %d queued, %d held", q, h);
+}
+
+static void
+st_recorded(void *arg, enum journal_step step)
+{
+	crash_point(journal_step_name(step));
+}
+
 static void
 backend_msg(struct proc *p, const struct msg *m, void *arg)
 {
@@ -540,12 +857,26 @@ backend_msg(struct proc *p, const struct msg *m, void *arg)
 			proc_fail(p, "malformed BACKEND_ISSUE_RESULT");
 			return;
 		}
+		if (m->hdr.sid == 0) {		/* settlement's re-issue */
+			settle_center_answer(core.settle, reissue_answer(&ir),
+			    ir.issuance_id);
+			return;
+		}
 		if (stale(m)) {
 			if (ir.status == MSG_BACKEND_OK &&
 			    msg_str_ok(ir.issuance_id, sizeof(ir.issuance_id)))
 				log_warnx("issuance %s arrived after its "
-				    "session ended: left unreported",
+				    "session ended: settlement voids it",
 				    ir.issuance_id);
+			return;
+		}
+		if (ir.status == MSG_BACKEND_OK && (!msg_str_ok(ir.issuance_id,
+		    sizeof(ir.issuance_id)) || core.tx == 0 ||
+		    journaled("issued", journal_issued(core.journal, core.tx,
+		    ir.issuance_id)) == -1)) {
+			/* not journaled: never printed (settlement voids it) */
+			ir.status = MSG_BACKEND_INTERNAL;
+			session_backend_issued(core.s, &ir, NULL, NULL, "", 0);
 			return;
 		}
 		if (ir.status == MSG_BACKEND_OK)
@@ -574,6 +905,9 @@ backend_msg(struct proc *p, const struct msg *m, void *arg)
 			log_warnx("issuance %s: report failed (%s %s)",
 			    rr.issuance_id, msg_backend_status_name(rr.status),
 			    rr.error.code);
+		if (m->hdr.sid == 0)
+			settle_center_answer(core.settle, report_answer(&rr),
+			    NULL);
 		return;
 	case MSG_PONG:
 		return;
@@ -583,10 +917,244 @@ backend_msg(struct proc *p, const struct msg *m, void *arg)
 	}
 }
 
+/* --- the printer worker ------------------------------------------------ */
+
+/* A printer reason ("media-jam") as a journal/session code ("media_jam"). */
+static void
+reason_code(const char *in, char *out, size_t size)
+{
+	size_t i;
+
+	for (i = 0; in[i] != '\0' && i + 1 < size; i++)
+		out[i] = in[i] == '-' ? '_' : (in[i] >= 'A' && in[i] <= 'Z') ?
+		    (char)(in[i] - 'A' + 'a') : in[i];
+	out[i] = '\0';
+	if (i == 0 || strspn(out, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+	    i)
+		snprintf(out, size, "print_error");
+}
+
+/* IPP job-state (RFC 8011 5.3.7) as settlement's fact. */
+static enum reconcile_job
+job_fact(const struct msg_print_job *j)
+{
+	if (j->status == MSG_PRINT_NOT_FOUND)
+		return RCJ_UNKNOWN;
+	if (j->status != MSG_PRINT_OK)
+		return RCJ_CUPS_DOWN;
+	switch (j->job_state) {
+	case 3:
+		return RCJ_PENDING;
+	case 4:
+		return RCJ_HELD;
+	case 5:
+	case 6:
+		return RCJ_PROCESSING;
+	case 7:
+		return RCJ_CANCELED;
+	case 8:
+		return RCJ_ABORTED;
+	case 9:
+		/* CUPS may call a jammed job completed: the worker knows */
+		return j->outcome == MSG_PRINT_FAILED ? RCJ_ABORTED :
+		    RCJ_COMPLETED;
+	default:
+		return RCJ_CUPS_DOWN;
+	}
+}
+
+static int
+job_pages(const struct msg_print_job *j)
+{
+	int p = j->pages >= 0 ? j->pages : (int)j->pages_expected;
+
+	return p < 0 ? 0 : p > JOURNAL_PAGES_MAX ? JOURNAL_PAGES_MAX : p;
+}
+
+static void
+print_spooled(const struct msg_print_job *j, uint64_t sid)
+{
+	char code[MSG_CODE_LEN];
+
+	if (sid == 0 || stale_sid(sid))
+		return;		/* settlement finds the job by its name */
+	if (j->status == MSG_PRINT_OK && j->job_id > 0) {
+		if (core.tx != 0 && journaled("spooled", journal_spooled(
+		    core.journal, core.tx, j->job_id)) == 0)
+			session_print_spooled(core.s, j->job_id);
+		return;
+	}
+	reason_code(j->reason, code, sizeof(code));
+	log_warnx("print of %s refused: %s (%s)", j->issuance_id,
+	    msg_print_status_name(j->status), j->reason);
+	/* no job: nothing can print -- unless CUPS may have taken it */
+	if (!(j->flags & MSG_PRINT_O_MAY_STILL_PRINT) && core.tx != 0)
+		(void)journaled("failed", journal_failed(core.journal, core.tx,
+		    code));
+	session_print_done(core.s, 0, 0, code);
+}
+
+static void
+print_done(const struct msg_print_job *j, uint64_t sid)
+{
+	char code[MSG_CODE_LEN];
+
+	if (sid == 0 || stale_sid(sid))
+		return;
+	if (j->outcome == MSG_PRINTED) {
+		log_info("issuance %s printed: job %d, %d pages",
+		    j->issuance_id, j->job_id, job_pages(j));
+		if (core.tx != 0 && journaled("printed", journal_printed(
+		    core.journal, core.tx, job_pages(j))) == 0)
+			session_print_done(core.s, 1, job_pages(j), NULL);
+		else
+			/* printed but not journaled: settlement asks CUPS */
+			session_worker_down(core.s, MSG_ROLE_PRINTER);
+		return;
+	}
+	reason_code(j->reason, code, sizeof(code));
+	log_warnx("issuance %s not printed: job %d %s (%s)", j->issuance_id,
+	    j->job_id, j->reason, j->reasons);
+	/* a job that may still print is settled through CUPS, not here */
+	if (!(j->flags & MSG_PRINT_O_MAY_STILL_PRINT) && core.tx != 0)
+		(void)journaled("failed", journal_failed(core.journal, core.tx,
+		    code));
+	session_print_done(core.s, 0, 0, code);
+}
+
+static void
+print_state(const struct msg_print_state *ps)
+{
+	char code[MSG_CODE_LEN];
+	int was_known = core.printer_known, was = core.printer_ready;
+
+	reason_code(ps->reason, code, sizeof(code));
+	core.printer_known = 1;
+	core.printer_ready = ps->status == MSG_PRINT_OK && ps->ready != 0;
+	snprintf(core.printer_reason, sizeof(core.printer_reason), "%s",
+	    core.printer_ready ? "" : code);
+	if (was_known && was == core.printer_ready)
+		return;
+	if (core.printer_ready)
+		log_info("printer ready%s%s", strcmp(ps->reason, "ok") != 0 ?
+		    ": " : "", strcmp(ps->reason, "ok") != 0 ? ps->reason : "");
+	else
+		log_warnx("printer NOT ready: %s (%s): out of service",
+		    ps->reason, ps->message_en);
+	if (session_state(core.s) == SS_IDLE)
+		session_refresh(core.s);
+}
+
+static void
+printer_msg(struct proc *p, const struct msg *m, void *arg)
+{
+	struct msg_print_job j;
+	struct msg_print_state ps;
+
+	switch (m->hdr.type) {
+	case MSG_PRINT_SPOOLED:
+	case MSG_PRINT_PROGRESS:
+	case MSG_PRINT_DONE:
+	case MSG_PRINT_CANCEL_RESULT:
+	case MSG_PRINT_QUERY_RESULT:
+		if (msg_expect_len(m, sizeof(j)) == -1) {
+			proc_fail(p, "malformed printer answer");
+			return;
+		}
+		memcpy(&j, m->data, sizeof(j));
+		if (!msg_str_ok(j.issuance_id, sizeof(j.issuance_id)) ||
+		    !msg_str_ok(j.reason, sizeof(j.reason)) ||
+		    !msg_str_ok(j.reasons, sizeof(j.reasons))) {
+			proc_fail(p, "printer answer: bad strings");
+			return;
+		}
+		break;
+	case MSG_PRINT_STATE:
+		if (msg_expect_len(m, sizeof(ps)) == -1) {
+			proc_fail(p, "malformed PRINT_STATE");
+			return;
+		}
+		memcpy(&ps, m->data, sizeof(ps));
+		if (!msg_str_ok(ps.reason, sizeof(ps.reason)) ||
+		    !msg_str_ok(ps.message_en, sizeof(ps.message_en))) {
+			proc_fail(p, "PRINT_STATE: bad strings");
+			return;
+		}
+		print_state(&ps);
+		return;
+	case MSG_PONG:
+		return;
+	default:
+		proc_fail(p, "unexpected message from the printer worker");
+		return;
+	}
+	switch (m->hdr.type) {
+	case MSG_PRINT_SPOOLED:
+		print_spooled(&j, m->hdr.sid);
+		break;
+	case MSG_PRINT_PROGRESS:
+		log_info("issuance %s: job %d %s", j.issuance_id, j.job_id,
+		    j.reasons);
+		break;
+	case MSG_PRINT_DONE:
+		print_done(&j, m->hdr.sid);
+		break;
+	case MSG_PRINT_CANCEL_RESULT:
+		if (m->hdr.sid == 0)
+			settle_cancel_answer(core.settle, j.status ==
+			    MSG_PRINT_OK ? RCX_SENT : RCX_FAILED);
+		break;
+	case MSG_PRINT_QUERY_RESULT:
+		if (m->hdr.sid == 0)
+			settle_job_answer(core.settle, job_fact(&j), j.job_id,
+			    job_pages(&j));
+		break;
+	}
+}
+
+static int
+st_job_query(void *arg, int64_t job_id)
+{
+	struct msg_print_query_req q;
+
+	if (job_id <= 0 || job_id > INT32_MAX)
+		return -1;
+	memset(&q, 0, sizeof(q));
+	q.job_id = (int32_t)job_id;
+	return proc_send(core.printer, MSG_PRINT_QUERY_REQ, 0, &q, sizeof(q));
+}
+
+static int
+st_job_find(void *arg, const char *name)
+{
+	struct msg_print_query_req q;
+
+	memset(&q, 0, sizeof(q));
+	if (msg_str_set(q.issuance_id, sizeof(q.issuance_id), name) == -1)
+		return -1;
+	return proc_send(core.printer, MSG_PRINT_QUERY_REQ, 0, &q, sizeof(q));
+}
+
+static int
+st_job_cancel(void *arg, int64_t job_id)
+{
+	struct msg_print_cancel_req c;
+
+	if (job_id <= 0 || job_id > INT32_MAX)
+		return -1;
+	memset(&c, 0, sizeof(c));
+	c.job_id = (int32_t)job_id;
+	return proc_send(core.printer, MSG_PRINT_CANCEL_REQ, 0, &c,
+	    sizeof(c));
+}
+
 static void
 worker_up(struct proc *p, void *arg)
 {
 	log_info("worker %s[%ld] ready", proc_name(p), (long)proc_pid(p));
+	/* what waited for this worker is tried now */
+	if (core.settle != NULL && p != core.card)
+		settle_poke(core.settle);
 }
 
 static void
@@ -596,13 +1164,24 @@ worker_down(struct proc *p, const struct proc_exit *ex, void *arg)
 		return;
 	log_warnx("worker %s ended (%s)%s", proc_name(p), ex->desc,
 	    session_id(core.s) != 0 ? ": failing the session in flight" : "");
-	session_worker_down(core.s, p == core.card ? MSG_ROLE_CARD :
-	    MSG_ROLE_BACKEND);
+	if (p == core.printer) {
+		core.printer_known = 0;
+		settle_printer_down(core.settle);
+		session_worker_down(core.s, MSG_ROLE_PRINTER);
+		if (session_state(core.s) == SS_IDLE)
+			session_refresh(core.s);
+	} else if (p == core.backend) {
+		settle_backend_down(core.settle);
+		session_worker_down(core.s, MSG_ROLE_BACKEND);
+	} else
+		session_worker_down(core.s, MSG_ROLE_CARD);
 }
 
 static const struct proc_hooks card_hooks = { worker_up, card_msg,
     worker_down };
 static const struct proc_hooks backend_hooks = { worker_up, backend_msg,
+    worker_down };
+static const struct proc_hooks printer_hooks = { worker_up, printer_msg,
     worker_down };
 
 /* --- signals ------------------------------------------------------------ */
@@ -653,6 +1232,7 @@ on_hup(void *arg)
 	session_set_dockey(core.s, nk);
 	proc_set_arg(core.card, nc);
 	proc_set_arg(core.backend, nc);
+	proc_set_arg(core.printer, nc);
 	config_free(core.conf);
 	docverify_key_free(core.dockey);
 	core.conf = nc;
@@ -661,6 +1241,45 @@ on_hup(void *arg)
 }
 
 /* --- run ----------------------------------------------------------------- */
+
+static const struct settle_ops settle_ops = {
+	.report = st_report,
+	.reissue = st_reissue,
+	.job_query = st_job_query,
+	.job_find = st_job_find,
+	.job_cancel = st_job_cancel,
+	.changed = st_changed,
+	.recorded = st_recorded
+};
+
+/* The journal (owned: one kioskd per file), the payment device and the
+   settlement of what a crash left unfinished. */
+static int
+open_money(const struct kiosk_conf *conf)
+{
+	char err[256];
+	enum journal_rc jr;
+
+	core.crash_after = getenv("KIOSKD_CRASH_AFTER");
+	if ((jr = journal_open(conf->journal, JOURNAL_CREATE | JOURNAL_OWNER,
+	    &core.journal, err, sizeof(err))) != JOURNAL_OK) {
+		log_warnx("journal %s: %s", conf->journal, err);
+		return -1;
+	}
+	if ((core.pay = payment_coinbox_open(conf->payment, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("payment device: %s", err);
+		return -1;
+	}
+	core.paid_ev = event_new(core.base, -1, 0, paid_cb, NULL);
+	core.settle = settle_new(core.base, core.journal, core.pay,
+	    &settle_ops, NULL);
+	if (core.paid_ev == NULL || core.settle == NULL) {
+		log_warnx("out of memory");
+		return -1;
+	}
+	return 0;
+}
 
 int
 core_run(struct kiosk_conf *conf, const char *conf_path)
@@ -698,12 +1317,16 @@ core_run(struct kiosk_conf *conf, const char *conf_path)
 		log_warn("session");
 		goto out;
 	}
+	if (open_money(conf) == -1)
+		goto out;
 	/* the workers first: they must not inherit the UI socket */
 	core.card = proc_spawn("card", MSG_ROLE_CARD, card_worker_main, conf,
 	    &card_hooks, NULL);
 	core.backend = proc_spawn("backend", MSG_ROLE_BACKEND,
 	    backend_worker_main, conf, &backend_hooks, NULL);
-	if (core.card == NULL || core.backend == NULL) {
+	core.printer = proc_spawn("printer", MSG_ROLE_PRINTER,
+	    printer_worker_main, conf, &printer_hooks, NULL);
+	if (core.card == NULL || core.backend == NULL || core.printer == NULL) {
 		log_warn("cannot start the workers");
 		goto out;
 	}
@@ -714,6 +1337,9 @@ core_run(struct kiosk_conf *conf, const char *conf_path)
 		ui_screen(core.ui, screen);
 		json_decref(screen);
 	}
+	/* what a crash left unfinished: settled first, whatever comes */
+	if (settle_recover(core.settle) > 0)
+		log_warnx("unfinished transactions found: settling them");
 	log_info("kioskd %s ready", conf->kiosk_id);
 	if (event_base_dispatch(core.base) == -1)
 		log_warnx("event loop failed");
@@ -726,6 +1352,12 @@ out_stop:
 out:
 	ui_free(core.ui);
 	session_free(core.s);
+	settle_free(core.settle);
+	if (core.pay != NULL)
+		core.pay->ops->close(core.pay);
+	journal_close(core.journal);
+	if (core.paid_ev != NULL)
+		event_free(core.paid_ev);
 	if (core.timer != NULL)
 		event_free(core.timer);
 	if (core.defer != NULL)

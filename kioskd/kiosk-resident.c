@@ -386,6 +386,14 @@ respond(struct in *in)
 	    strcmp(in->state, "aborted") == 0) && !started) {
 		if (o.no_start)
 			return;
+		/* out of service for the printer: wait until kioskd says
+		   it is back (its screen comes again), within --timeout */
+		if (strcmp(in->state, "idle") == 0 && json_is_false(
+		    json_object_get(json_object_get(json_object_get(in->j,
+		    "data"), "printer"), "ready"))) {
+			log_info("out of service (printer): waiting");
+			return;
+		}
 		started = 1;
 		send_simple("start");
 	} else if (strcmp(in->state, "select") == 0 && !selected) {

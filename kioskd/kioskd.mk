@@ -26,15 +26,28 @@ bin_PROGRAMS += kioskd/kioskd kioskd/kiosk-resident
 
 kioskd_kioskd_SOURCES = kioskd/kioskd.c kioskd/core.c kioskd/core.h \
 	kioskd/session.c kioskd/session.h kioskd/ui.c kioskd/ui.h \
-	kioskd/card_worker.c kioskd/backend_worker.c
-kioskd_kioskd_CPPFLAGS = $(KIOSKD_CPPFLAGS)
-kioskd_kioskd_CFLAGS = $(KIOSKD_CFLAGS) -pthread
+	kioskd/settle.c kioskd/settle.h \
+	kioskd/card_worker.c kioskd/backend_worker.c \
+	kioskd/printer_worker.c kioskd/printer_worker.h
+kioskd_kioskd_CPPFLAGS = $(KIOSKD_CPPFLAGS) -I$(top_srcdir)/printing
+kioskd_kioskd_CFLAGS = $(KIOSKD_CFLAGS) $(CUPS_CFLAGS) $(CAIRO_CFLAGS) \
+	-pthread
 kioskd_kioskd_LDFLAGS = $(AM_LDFLAGS) -pthread
 kioskd_kioskd_LDADD = kioskd/libkioskcore.a kioskd/backend/libbackend.a \
-	kioskd/card/libcard.a common/libcommon.a $(EVENT_OPENSSL_LIBS) \
-	$(EVENT_LIBS) $(JANSSON_LIBS) $(PCSC_LIBS) $(CRYPTO_LIBS)
+	kioskd/card/libcard.a $(JOURNAL_LDADD) printing/libspool.a \
+	$(LAYOUT_LDADD) $(CUPS_LIBS) common/libcommon.a \
+	$(EVENT_OPENSSL_LIBS) $(EVENT_LIBS) $(JANSSON_LIBS) $(PCSC_LIBS) \
+	$(CRYPTO_LIBS)
 
 kioskd_kiosk_resident_SOURCES = kioskd/kiosk-resident.c
 kioskd_kiosk_resident_CPPFLAGS = $(AM_CPPFLAGS)
 kioskd_kiosk_resident_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 kioskd_kiosk_resident_LDADD = common/libcommon.a $(JANSSON_LIBS)
+
+# Settlement on a real journal and coin box ledger, workers faked.
+UNIT_TESTS += tests/unit/test_settle
+tests_unit_test_settle_SOURCES = tests/unit/test_settle.c kioskd/settle.c \
+	kioskd/settle.h
+tests_unit_test_settle_CPPFLAGS = $(KIOSKD_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_settle_CFLAGS = $(KIOSKD_CFLAGS)
+tests_unit_test_settle_LDADD = $(JOURNAL_LDADD) $(EVENT_LIBS)

@@ -50,6 +50,11 @@ _Static_assert(sizeof(struct msg_backend_report_req) == 48, "report_req");
 _Static_assert(sizeof(struct msg_backend_report_result) == 120,
     "report_result size");
 _Static_assert(sizeof(struct msg_backend_status) == 88, "backend_status");
+_Static_assert(sizeof(struct msg_print_job_req) == 348, "print_job_req");
+_Static_assert(sizeof(struct msg_print_job) == 240, "print_job size");
+_Static_assert(sizeof(struct msg_print_cancel_req) == 8, "print_cancel_req");
+_Static_assert(sizeof(struct msg_print_query_req) == 48, "print_query_req");
+_Static_assert(sizeof(struct msg_print_state) == 760, "print_state size");
 
 struct msg_typeinfo {
 	const char	*name;
@@ -93,6 +98,22 @@ static const struct msg_typeinfo msg_types[MSG_TYPE_LIMIT] = {
 	[MSG_BACKEND_STATUS_REQ] = { "BACKEND_STATUS_REQ", 0, 0 },
 	[MSG_BACKEND_STATUS] = FIXED("BACKEND_STATUS",
 	    struct msg_backend_status),
+
+	[MSG_PRINT_JOB_REQ] = TAIL("PRINT_JOB_REQ", struct msg_print_job_req,
+	    MSG_PRINT_CONTENT_MAX),
+	[MSG_PRINT_SPOOLED] = FIXED("PRINT_SPOOLED", struct msg_print_job),
+	[MSG_PRINT_PROGRESS] = FIXED("PRINT_PROGRESS", struct msg_print_job),
+	[MSG_PRINT_DONE] = FIXED("PRINT_DONE", struct msg_print_job),
+	[MSG_PRINT_CANCEL_REQ] = FIXED("PRINT_CANCEL_REQ",
+	    struct msg_print_cancel_req),
+	[MSG_PRINT_CANCEL_RESULT] = FIXED("PRINT_CANCEL_RESULT",
+	    struct msg_print_job),
+	[MSG_PRINT_QUERY_REQ] = FIXED("PRINT_QUERY_REQ",
+	    struct msg_print_query_req),
+	[MSG_PRINT_QUERY_RESULT] = FIXED("PRINT_QUERY_RESULT",
+	    struct msg_print_job),
+	[MSG_PRINT_STATE_REQ] = { "PRINT_STATE_REQ", 0, 0 },
+	[MSG_PRINT_STATE] = FIXED("PRINT_STATE", struct msg_print_state),
 };
 
 #undef FIXED
@@ -195,6 +216,20 @@ msg_backend_status_name(int32_t s)
 	};
 
 	if (s < 0 || s >= MSG_BACKEND_STATUS_LIMIT)
+		return "invalid";
+	return names[s];
+}
+
+const char *
+msg_print_status_name(int32_t s)
+{
+	static const char *names[MSG_PRINT_STATUS_LIMIT] = {
+		"ok", "unreachable", "timeout", "no-queue", "not-accepting",
+		"format", "refused", "not-found", "not-possible", "render",
+		"busy", "internal"
+	};
+
+	if (s < 0 || s >= MSG_PRINT_STATUS_LIMIT)
 		return "invalid";
 	return names[s];
 }

@@ -75,8 +75,18 @@ enum msg_type {
 	MSG_BACKEND_STATUS_REQ = 56,	/* empty */
 	MSG_BACKEND_STATUS = 57,	/* struct msg_backend_status */
 
-	/* printer worker, 96..127: reserved */
+	/* printer worker, 96..127 (96..99 and 110..127 unused so far) */
 	MSG_PRINT_FIRST_RESERVED = 96,
+	MSG_PRINT_JOB_REQ = 100,	/* struct msg_print_job_req + content */
+	MSG_PRINT_SPOOLED = 101,	/* struct msg_print_job: CUPS has it */
+	MSG_PRINT_PROGRESS = 102,	/* struct msg_print_job: state changed */
+	MSG_PRINT_DONE = 103,		/* struct msg_print_job: final */
+	MSG_PRINT_CANCEL_REQ = 104,	/* struct msg_print_cancel_req */
+	MSG_PRINT_CANCEL_RESULT = 105,	/* struct msg_print_job */
+	MSG_PRINT_QUERY_REQ = 106,	/* struct msg_print_query_req */
+	MSG_PRINT_QUERY_RESULT = 107,	/* struct msg_print_job */
+	MSG_PRINT_STATE_REQ = 108,	/* empty */
+	MSG_PRINT_STATE = 109,		/* struct msg_print_state */
 	MSG_PRINT_LAST_RESERVED = 127,
 
 	MSG_TYPE_LIMIT = 128		/* every type is below this */
@@ -277,6 +287,121 @@ struct msg_backend_status {
 	struct msg_backend_error error;
 };
 
+/*
+ * The printer worker.  PRINT_JOB_REQ (sid = the session) renders the
+ * signed content (or takes the tail as a ready PDF with MSG_PRINT_F_PDF),
+ * submits it to CUPS with job-name = issuance_id and answers SPOOLED
+ * (status OK and the CUPS job id, or the failure: then nothing follows),
+ * then PROGRESS on each change and DONE once the job is completed,
+ * canceled, aborted or given up (job timeout).  QUERY_REQ asks CUPS about
+ * a job by id or by name (reconciliation after a restart); with follow
+ * set the worker then follows it like its own (PROGRESS, DONE).
+ * PRINT_STATE is sent on every change of the printer's readiness and in
+ * answer to STATE_REQ.
+ */
+enum msg_print_status {
+	MSG_PRINT_OK = 0,
+	MSG_PRINT_UNREACHABLE = 1,	/* cupsd unreachable */
+	MSG_PRINT_TIMEOUT = 2,		/* cupsd did not answer in time */
+	MSG_PRINT_NO_QUEUE = 3,
+	MSG_PRINT_NOT_ACCEPTING = 4,	/* the queue rejects jobs */
+	MSG_PRINT_FORMAT = 5,		/* the queue takes no PDF */
+	MSG_PRINT_REFUSED = 6,		/* CUPS answered an error */
+	MSG_PRINT_NOT_FOUND = 7,	/* CUPS knows no such job */
+	MSG_PRINT_NOT_POSSIBLE = 8,	/* cancel: the job already ended */
+	MSG_PRINT_RENDER = 9,		/* the content did not render */
+	MSG_PRINT_BUSY = 10,		/* too many jobs followed */
+	MSG_PRINT_INTERNAL = 11,
+	MSG_PRINT_STATUS_LIMIT
+};
+
+#define MSG_KIOSK_ID_LEN	36	/* CONF_ID_MAX + NUL, padded */
+#define MSG_DOCCODE_LEN		256	/* DOCCODE_TEXT_MAX + NUL */
+#define MSG_PRINT_REASONS_LEN	128
+#define MSG_PRINT_MSG_LEN	160
+#define MSG_PRINT_COPIES_MAX	10
+#define MSG_PRINT_CONTENT_MAX	(MSG_MAX_PAYLOAD - 512)
+
+/* msg_print_job_req.flags */
+#define MSG_PRINT_F_PLAIN	0x01	/* no pantograph/microtext (tests) */
+#define MSG_PRINT_F_PDF		0x02	/* the tail is a PDF: print as is */
+
+struct msg_print_job_req {
+	char		issuance_id[MSG_CENTER_ID_LEN];	/* CUPS job-name */
+	char		kiosk_id[MSG_KIOSK_ID_LEN];	/* printed beside the
+							   store name */
+	char		code[MSG_DOCCODE_LEN];	/* doccode_format(); "" none */
+	uint32_t	copies;		/* 1..MSG_PRINT_COPIES_MAX */
+	uint32_t	flags;		/* MSG_PRINT_F_* */
+	uint32_t	content_len;	/* bytes after the struct */
+	uint32_t	pad;
+	/* uint8_t content[content_len], at most MSG_PRINT_CONTENT_MAX */
+};
+
+/* msg_print_job.flags: what a failed or unknown job means for paper. */
+#define MSG_PRINT_O_MAY_HAVE_PRINTED	0x01	/* it reached the printer:
+						   pages may have come out */
+#define MSG_PRINT_O_MAY_STILL_PRINT	0x02	/* not known to be final:
+						   it may print later */
+
+/* One job as the worker knows it (SPOOLED, PROGRESS, DONE, CANCEL_RESULT,
+   QUERY_RESULT). */
+struct msg_print_job {
+	char		issuance_id[MSG_CENTER_ID_LEN];	/* job-name */
+	int32_t		status;		/* enum msg_print_status */
+	int32_t		job_id;		/* CUPS job id; 0 none */
+	int32_t		job_state;	/* IPP job-state; 0 unknown */
+	uint32_t	outcome;	/* DONE: enum msg_print_outcome */
+	uint32_t	flags;		/* MSG_PRINT_O_* */
+	int32_t		pages;		/* impressions completed; -1 unknown */
+	uint32_t	pages_expected;	/* rendered pages x copies; 0 unknown */
+	uint32_t	elapsed_ms;	/* since the request */
+	uint32_t	matches;	/* QUERY_RESULT by name: how many jobs */
+	uint32_t	pad;
+	/* "completed", "media-jam", "canceled", "aborted", "timeout",
+	   "cups-unreachable", ...; the render error code for RENDER */
+	char		reason[MSG_CODE_LEN];
+	char		reasons[MSG_PRINT_REASONS_LEN];	/* CUPS's keywords */
+};
+
+struct msg_print_cancel_req {
+	int32_t		job_id;
+	uint32_t	pad;
+};
+
+struct msg_print_query_req {
+	int32_t		job_id;		/* 0: by issuance_id (job-name) */
+	uint32_t	follow;		/* 1: follow it to the end (DONE) */
+	char		issuance_id[MSG_CENTER_ID_LEN];
+};
+
+/* msg_print_state.flags: the printer's conditions (printer_state.h). */
+#define MSG_PRINT_S_OFFLINE		0x0001
+#define MSG_PRINT_S_DOOR_OPEN		0x0002
+#define MSG_PRINT_S_MEDIA_JAM		0x0004
+#define MSG_PRINT_S_MEDIA_EMPTY		0x0008
+#define MSG_PRINT_S_TONER_EMPTY		0x0010
+#define MSG_PRINT_S_STOPPED		0x0020
+#define MSG_PRINT_S_QUEUE_STOPPED	0x0040
+#define MSG_PRINT_S_MEDIA_MISSING	0x0080
+#define MSG_PRINT_S_MEDIA_LOW		0x0100
+#define MSG_PRINT_S_TONER_LOW		0x0200
+#define MSG_PRINT_S_OTHER_WARNING	0x0400
+
+struct msg_print_state {
+	int32_t		status;		/* MSG_PRINT_OK */
+	uint32_t	ready;		/* 1: a document may be printed now */
+	uint32_t	flags;		/* MSG_PRINT_S_* */
+	int32_t		printer_state;	/* IPP: 3 idle, 4 processing, 5 stopped */
+	int32_t		toner_percent;	/* -1 unknown */
+	uint32_t	seq;		/* +1 on every change */
+	char		reason[MSG_CODE_LEN];	/* "ok", "media-empty", ... */
+	char		reasons[256];		/* the printer's keywords */
+	char		message_ja[MSG_PRINT_MSG_LEN];	/* for the operator */
+	char		message_en[MSG_PRINT_MSG_LEN];
+	char		detail[128];		/* offline: why */
+};
+
 /* One received message; data points into the peer's buffer and is valid
    (and wiped afterwards) only during the callback. */
 struct msg {
@@ -344,6 +469,7 @@ int		 msg_type_known(uint32_t type);
 int		 msg_type_bounds(uint32_t type, size_t *min, size_t *max);
 const char	*msg_card_status_name(int32_t);
 const char	*msg_backend_status_name(int32_t);
+const char	*msg_print_status_name(int32_t);
 
 /* HELLO helpers: send ours, check theirs (version and role). */
 int		 msg_send_hello(struct msg_peer *, enum msg_role,

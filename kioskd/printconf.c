@@ -110,10 +110,30 @@ config_print(FILE *f, const struct kiosk_conf *c)
 	print_socket(f, "ui-socket", &c->ui_socket);
 	print_socket(f, "status-socket", &c->status_socket);
 	print_path(f, "", "journal", c->journal);
+	fputs("payment coinbox ", f);
+	print_string(f, c->payment);
+	fputc('\n', f);
 	fputs("printer ", f);
 	if (c->printer[0] == '\0')
 		fputs("default", f);
 	else
 		print_string(f, c->printer);
-	fputc('\n', f);
+	fputs(" {\n\tserver ", f);
+	if (c->print.server[0] == '\0')
+		fputs("default", f);
+	else
+		print_string(f, c->print.server);
+	fputs("\n\turi ", f);
+	if (c->print.uri[0] == '\0')
+		fputs("device", f);
+	else
+		print_string(f, c->print.uri);
+	fprintf(f, "\n\tformat %s\n\tpoll ",
+	    config_print_format_name(c->print.format));
+	print_duration(f, c->print.poll);
+	fputs("\n\tjob-timeout ", f);
+	print_duration(f, c->print.job_timeout);
+	fputs("\n\trequest-timeout ", f);
+	print_duration(f, c->print.request_timeout);
+	fputs("\n}\n", f);
 }

@@ -67,7 +67,11 @@ enum action {
 	A_AUTHED,	/* keep the documents offered */
 	A_OPTIONS,	/* keep the choice */
 	A_ISSUED,	/* keep the signed content */
-	A_VERIFY_FAIL	/* detail */
+	A_VERIFY_FAIL,	/* detail */
+	A_PAY_FAIL,	/* payment code */
+	A_SPOOLED,	/* keep the job id */
+	A_PRINTED,	/* keep the pages */
+	A_PRINT_FAIL	/* print reason */
 };
 
 #define ROW(f, e, t)		{ SS_##f, SE_##e, SS_##t, NULL, A_NONE }
@@ -129,16 +133,28 @@ static const struct session_transition table[] = {
 	ABORTS_CARD(AUTH),
 
 	ROWA(OPTIONS, OPTIONS, OPTIONS, OPTIONS),
-	ROW(OPTIONS, CONFIRM, ISSUING),
+	ROW(OPTIONS, CONFIRM, PAYING),
 	ABORTS_CARD(OPTIONS),
+
+	ROW(PAYING, PAID, ISSUING),
+	ABORTA(PAYING, PAY_FAIL, "payment_failed", PAY_FAIL),
+	ABORTA(PAYING, UNAVAILABLE, "unavailable", UNAVAILABLE),
+	ABORTS_CARD(PAYING),
 
 	ROWA(ISSUING, ISSUE_OK, VERIFYING, ISSUED),
 	ABORTA(ISSUING, ISSUE_FAIL, "center_error", CENTER_FAIL),
 	ABORTS_CARD(ISSUING),
 
-	ROW(VERIFYING, VERIFY_OK, ISSUED),
+	ROW(VERIFYING, VERIFY_OK, PRINTING),
 	ABORTA(VERIFYING, VERIFY_FAIL, "document_invalid", VERIFY_FAIL),
 	ABORTS_CARD(VERIFYING),
+
+	/* The paper is on its way: no cancel, the card may leave. */
+	ROWA(PRINTING, SPOOLED, PRINTING, SPOOLED),
+	ROWA(PRINTING, PRINTED, ISSUED, PRINTED),
+	ABORTA(PRINTING, PRINT_FAIL, "print_failed", PRINT_FAIL),
+	ABORT(PRINTING, TIMEOUT, "print_timeout"),
+	ABORT(PRINTING, PRINTER_DOWN, "printer_worker_died"),
 
 	ROW(ISSUED, CARD_REMOVED, IDLE),
 	ROW(ISSUED, TIMEOUT, IDLE),
@@ -160,14 +176,14 @@ static const struct session_transition table[] = {
 
 static const char *state_names[SS__MAX] = {
 	"IDLE", "SELECT", "CHECKING", "WAIT_CARD", "READ_CARD", "OPEN",
-	"WAIT_PIN", "SIGNING", "AUTH", "OPTIONS", "ISSUING", "VERIFYING",
-	"ISSUED", "ABORTED"
+	"WAIT_PIN", "SIGNING", "AUTH", "OPTIONS", "PAYING", "ISSUING",
+	"VERIFYING", "PRINTING", "ISSUED", "ABORTED"
 };
 
 static const char *state_wire[SS__MAX] = {
 	"idle", "select", "checking", "wait_card", "read_card", "open",
-	"wait_pin", "signing", "auth", "options", "issuing", "verifying",
-	"issued", "aborted"
+	"wait_pin", "signing", "auth", "options", "paying", "issuing",
+	"verifying", "printing", "issued", "aborted"
 };
 
 static const char *event_names[SE__MAX] = {
@@ -176,7 +192,8 @@ static const char *event_names[SE__MAX] = {
 	"READ_FAIL", "OPEN_OK", "OPEN_FAIL", "PIN", "SIGN_OK", "PIN_WRONG",
 	"PIN_BLOCKED", "SIGN_FAIL", "AUTH_OK", "AUTH_FAIL", "OPTIONS",
 	"CONFIRM", "ISSUE_OK", "ISSUE_FAIL", "VERIFY_OK", "VERIFY_FAIL",
-	"DONE", "CANCEL", "TIMEOUT", "CARD_DOWN", "BACKEND_DOWN"
+	"DONE", "CANCEL", "TIMEOUT", "CARD_DOWN", "BACKEND_DOWN", "PAID",
+	"PAY_FAIL", "SPOOLED", "PRINTED", "PRINT_FAIL", "PRINTER_DOWN"
 };
 
 /* The documents a kiosk knows (API.md); the center says which it offers. */
@@ -270,6 +287,23 @@ static const struct reason {
 	{ "unknown_certificate", "This card is not registered with this "
 	    "service. Please ask at your municipal office.",
 	    "このカードはご利用いただけません。市区町村の窓口にお問い合わせください。" },
+	{ "printer_unavailable", "The printer cannot print right now; no "
+	    "fee was taken. Please ask the store staff or try again later.",
+	    "ただいまプリンターをご利用いただけません（料金はいただいておりません）。"
+	    "店員にお知らせいただくか、しばらくしてからお試しください。" },
+	{ "out_of_service", "This kiosk is out of service for the moment.",
+	    "ただいまこの端末はご利用いただけません。" },
+	{ "payment_failed", "The fee could not be paid; nothing was "
+	    "charged.", "料金のお支払いができませんでした。料金はいただいておりません。" },
+	{ "print_failed", "The document could not be printed. The fee is "
+	    "refunded and nothing was issued.",
+	    "証明書を印刷できませんでした。料金は返金し、交付は取り消しました。" },
+	{ "print_timeout", "Printing took too long and was stopped. The fee "
+	    "is refunded unless the document was printed.",
+	    "印刷に時間がかかりすぎたため中止しました。印刷されていない場合は料金を返金します。" },
+	{ "printer_worker_died", "The printer stopped unexpectedly. The fee "
+	    "is refunded unless the document was printed.",
+	    "プリンターの処理が中断されました。印刷されていない場合は料金を返金します。" },
 	{ "internal", "An internal error occurred. Please try again.",
 	    "内部エラーが発生しました。もう一度お試しください。" },
 };
@@ -286,9 +320,10 @@ static const char *expiry_en =
 static const char *expiry_ja =
     "利用者証明用電子証明書の有効期限が3か月以内に到来します。"
     "市区町村の窓口で更新できます。";
-static const char *collect_en = "The document was issued. Please take "
-    "your card.";
-static const char *collect_ja = "証明書を交付しました。カードをお取りください。";
+static const char *collect_en = "The document was printed. Please take "
+    "your card and the papers.";
+static const char *collect_ja =
+    "証明書を交付しました。カードと証明書をお取りください。";
 
 struct session_abort {
 	char	code[SESSION_CODE_MAX + 1];
@@ -350,6 +385,12 @@ struct session {
 	size_t			 docsig_len;
 	char			 doccode[MSG_DOCCODE_LEN];	/* printed */
 	int			 verified;
+
+	/* payment and printing */
+	int			 paying;	/* pay asked: settle at the end */
+	int			 print_sent;
+	long long		 job_id;	/* 0 until spooled */
+	int			 pages;
 	char			 issued_at[40];
 	char			 verify_detail[200];
 
@@ -393,12 +434,8 @@ struct arg_issue {
 	const uint8_t				*sig;
 };
 
-static const struct msg_backend_error no_error;
-static const struct arg_center internal_error = {
-	MSG_BACKEND_INTERNAL, &no_error, NULL, 0
-};
-
 static void	 change_state(struct session *, enum session_state);
+static int	 printer_ready(struct session *);
 
 /* --- names and lookups -------------------------------------------------- */
 
@@ -508,9 +545,13 @@ session_state_timeout(const struct session *s, enum session_state st)
 		return t;
 	case SS_OPTIONS:
 		return config_timeout(c, CONF_TO_OPTIONS);
+	case SS_PAYING:
+		return config_timeout(c, CONF_TO_PAYMENT);
 	case SS_ISSUING:
 	case SS_VERIFYING:
 		return config_timeout(c, CONF_TO_ISSUE);
+	case SS_PRINTING:
+		return config_timeout(c, CONF_TO_PRINT);
 	case SS_ISSUED:
 		return config_timeout(c, CONF_TO_REMOVE);
 	case SS_ABORTED:
@@ -584,6 +625,10 @@ wipe(struct session *s)
 	s->copies = 0;
 	s->fee_yen = 0;
 	s->verified = 0;
+	s->paying = 0;
+	s->print_sent = 0;
+	s->job_id = 0;
+	s->pages = 0;
 	s->tries = -1;
 	s->pin_wrong = 0;
 	s->confirm_asked = 0;
@@ -982,6 +1027,20 @@ run_action(struct session *s, int action, const void *arg)
 		return act_issued(s, arg);
 	case A_VERIFY_FAIL:
 		return 0;
+	case A_PAY_FAIL:
+		set_abort(s, "payment_failed", arg, NULL, NULL);
+		snprintf(s->abort.from, sizeof(s->abort.from), "paying");
+		return 0;
+	case A_SPOOLED:
+		s->job_id = *(const long long *)arg;
+		return 0;
+	case A_PRINTED:
+		s->pages = *(const int *)arg;
+		return 0;
+	case A_PRINT_FAIL:
+		set_abort(s, "print_failed", arg, NULL, NULL);
+		snprintf(s->abort.from, sizeof(s->abort.from), "printing");
+		return 0;
 	}
 	return -1;
 }
@@ -1018,6 +1077,10 @@ enter_checking(struct session *s)
 		post(s, SE_UNAVAILABLE, "reader_unavailable");
 		return;
 	}
+	if (!printer_ready(s)) {
+		post(s, SE_UNAVAILABLE, "printer_unavailable");
+		return;
+	}
 	if (!s->ops->backend_ready(s->arg) ||
 	    s->ops->backend_status(s->arg, s->id) == -1)
 		post(s, SE_CENTER_DOWN, NULL);
@@ -1043,23 +1106,97 @@ enter_auth(struct session *s)
 		post(s, SE_BACKEND_DOWN, NULL);
 }
 
-static void
-enter_issuing(struct session *s)
+/* The printer can take a job now (the core asks the printer's state). */
+static int
+printer_ready(struct session *s)
 {
-	struct msg_backend_issue_req req;
-	uint8_t rnd[16];
-	size_t optlen;
-	int rc;
+	char reason[SESSION_CODE_MAX + 1];
 
+	reason[0] = '\0';
+	return s->ops->printer_ready(s->arg, reason, sizeof(reason));
+}
+
+/*
+ * Before any fee: the printer must be ready.  The idempotency key is made
+ * here: the core journals the transaction under it before the payment
+ * device takes anything, and the issuance request carries it.
+ */
+static void
+enter_paying(struct session *s)
+{
+	struct session_pay p;
+	uint8_t rnd[16];
+	size_t i;
+
+	if (!printer_ready(s)) {
+		post(s, SE_UNAVAILABLE, "printer_unavailable");
+		return;
+	}
 	if (s->ops->random(s->arg, rnd, sizeof(rnd)) == -1) {
-		post(s, SE_ISSUE_FAIL, &internal_error);
+		post(s, SE_PAY_FAIL, "internal");
 		return;
 	}
 	/* lower-case hex, 32 chars: [A-Za-z0-9_-]{16,64} for API.md */
 	hex_encode(s->idem_key, sizeof(s->idem_key), rnd, sizeof(rnd));
-	for (optlen = 0; s->idem_key[optlen] != '\0'; optlen++)
-		s->idem_key[optlen] = (char)tolower(
-		    (unsigned char)s->idem_key[optlen]);
+	for (i = 0; s->idem_key[i] != '\0'; i++)
+		s->idem_key[i] = (char)tolower((unsigned char)s->idem_key[i]);
+	memset(&p, 0, sizeof(p));
+	p.session = s->name;
+	p.idem_key = s->idem_key;
+	p.document = s->choice_doc;
+	p.center_sid = s->center_sid;
+	p.options = s->choice_options;
+	p.copies = s->copies;
+	p.fee_yen = s->fee_yen;
+	s->paying = 1;	/* from here the core may hold money: settle */
+	if (s->ops->pay(s->arg, s->id, &p) == -1)
+		post(s, SE_PAY_FAIL, "device_unavailable");
+}
+
+static void
+enter_printing(struct session *s)
+{
+	struct session_print p;
+
+	if (s->print_sent)
+		return;		/* SPOOLED: still printing */
+	memset(&p, 0, sizeof(p));
+	p.issuance_id = s->issuance_id;
+	p.document = s->choice_doc;
+	p.code = s->doccode;
+	p.content = s->content;
+	p.content_len = s->content_len;
+	p.copies = s->copies;
+	s->print_sent = 1;
+	if (s->ops->print(s->arg, s->id, &p) == -1)
+		post(s, SE_PRINTER_DOWN, NULL);
+}
+
+/* The transaction leaves the session for the core's settlement. */
+static void
+settle(struct session *s, enum session_outcome o, const char *reason)
+{
+	struct session_settle st;
+
+	if (!s->paying)
+		return;
+	memset(&st, 0, sizeof(st));
+	st.outcome = o;
+	st.pages = s->pages;
+	st.reason = reason;
+	st.idem_key = s->idem_key;
+	st.issuance_id = s->issuance_id;
+	s->ops->settle(s->arg, s->id, &st);
+	s->paying = 0;
+}
+
+static void
+enter_issuing(struct session *s)
+{
+	struct msg_backend_issue_req req;
+	size_t optlen;
+	int rc;
+
 	memset(&req, 0, sizeof(req));
 	memcpy(req.center_sid, s->center_sid, sizeof(req.center_sid));
 	(void)msg_str_set(req.document, sizeof(req.document), s->choice_doc);
@@ -1127,19 +1264,15 @@ session_deferred(struct session *s)
 static void
 enter_aborted(struct session *s)
 {
-	struct msg_backend_report_req rep;
-
 	if (s->ops->card_ready(s->arg))
 		s->ops->card_abort(s->arg, s->id);
-	if (s->issuance_id[0] != '\0' && !s->verified) {
-		/* nothing was printed: the center voids it */
-		memset(&rep, 0, sizeof(rep));
-		memcpy(rep.issuance_id, s->issuance_id,
-		    sizeof(rep.issuance_id));
-		rep.outcome = MSG_PRINT_FAILED;
-		rep.pages = 0;
-		s->ops->backend_report(s->arg, s->id, &rep);
-	}
+	/*
+	 * Nothing was printed, except perhaps when printing was under way
+	 * and no definite answer came (timeout, the worker died): then the
+	 * core asks CUPS before it voids.  The core voids and refunds.
+	 */
+	settle(s, s->print_sent && strcmp(s->abort.code, "print_failed") != 0 ?
+	    SESSION_UNKNOWN : SESSION_FAILED, s->abort.code);
 	log_info("session %s: aborted in %s: %s%s%s", s->name,
 	    s->abort.from, s->abort.code, s->abort.reason[0] != '\0' ?
 	    "/" : "", s->abort.reason);
@@ -1192,13 +1325,20 @@ enter(struct session *s, enum session_state st)
 		s->challenge_len = 0;
 		s->challenge_until = 0;
 		break;
+	case SS_PAYING:
+		enter_paying(s);
+		break;
 	case SS_ISSUING:
 		enter_issuing(s);
 		break;
 	case SS_VERIFYING:
 		s->ops->defer(s->arg);
 		break;
+	case SS_PRINTING:
+		enter_printing(s);
+		break;
 	case SS_ISSUED:
+		settle(s, SESSION_PRINTED, "printed");
 		/* only the summary on the screen is still needed */
 		secure_wipe(s->cert, sizeof(s->cert));
 		s->cert_len = 0;
@@ -1343,15 +1483,39 @@ screen_issued(const struct session *s)
 	return d;
 }
 
+/* In service: hours, and a printer that can print. */
+static json_t *
+screen_idle(const struct session *s)
+{
+	char reason[SESSION_CODE_MAX + 1];
+	int hours, printer;
+	json_t *d;
+
+	reason[0] = '\0';
+	hours = config_in_service(s->conf, s->ops->now(s->arg));
+	printer = s->ops->printer_ready(s->arg, reason, sizeof(reason));
+	d = json_pack("{s:s, s:s, s:b, s:{s:b, s:s?}}", "kiosk_id",
+	    s->conf->kiosk_id, "store_name", s->conf->store_name,
+	    "in_service", hours && printer, "printer", "ready", printer,
+	    "reason", printer ? NULL : reason);
+	if (d != NULL && !printer) {
+		const struct reason *r = reason_find("out_of_service");
+
+		if (json_object_set_new(d, "message", json_string(r->en)) ||
+		    json_object_set_new(d, "message_ja", json_string(r->ja))) {
+			json_decref(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
 static json_t *
 screen_data(const struct session *s)
 {
 	switch (s->state) {
 	case SS_IDLE:
-		return json_pack("{s:s, s:s, s:b}", "kiosk_id",
-		    s->conf->kiosk_id, "store_name", s->conf->store_name,
-		    "in_service", config_in_service(s->conf,
-		    s->ops->now(s->arg)));
+		return screen_idle(s);
 	case SS_SELECT:
 		return screen_select();
 	case SS_CHECKING:
@@ -1365,10 +1529,18 @@ screen_data(const struct session *s)
 		return screen_wait_pin(s);
 	case SS_OPTIONS:
 		return screen_options(s);
+	case SS_PAYING:
+		return json_pack("{s:o, s:i, s:I}", "document",
+		    doc_titles(s->choice_doc), "copies", s->copies, "fee_yen",
+		    (json_int_t)s->fee_yen);
 	case SS_ISSUING:
 	case SS_VERIFYING:
 		return json_pack("{s:o, s:i}", "document",
 		    doc_titles(s->choice_doc), "copies", s->copies);
+	case SS_PRINTING:
+		return json_pack("{s:o, s:i, s:s, s:b}", "document",
+		    doc_titles(s->choice_doc), "copies", s->copies,
+		    "issuance_id", s->issuance_id, "spooled", s->job_id != 0);
 	case SS_ISSUED:
 		return screen_issued(s);
 	case SS_ABORTED:
@@ -1410,6 +1582,10 @@ ui_rc(struct session *s, enum session_rc rc, const char *code)
 enum session_rc
 session_ui_start(struct session *s)
 {
+	/* out of service (printer): no transaction can start */
+	if ((s->state == SS_IDLE || s->state == SS_ABORTED) &&
+	    !printer_ready(s))
+		return ui_rc(s, SESSION_IGNORED, "out_of_service");
 	return ui_rc(s, session_fsm(s, SE_START, NULL), "not_allowed");
 }
 
@@ -1854,6 +2030,50 @@ session_backend_issued(struct session *s,
 }
 
 void
+session_paid(struct session *s, int paid, const char *code)
+{
+	if (s->state != SS_PAYING)
+		return;
+	if (paid)
+		(void)session_fsm(s, SE_PAID, NULL);
+	else
+		(void)session_fsm(s, SE_PAY_FAIL, code != NULL &&
+		    code_ok(code, strlen(code) + 1) ? code : "internal");
+}
+
+void
+session_print_spooled(struct session *s, long long job_id)
+{
+	if (s->state != SS_PRINTING || job_id <= 0)
+		return;
+	(void)session_fsm(s, SE_SPOOLED, &job_id);
+}
+
+void
+session_print_done(struct session *s, int printed, int pages,
+    const char *reason)
+{
+	if (s->state != SS_PRINTING)
+		return;
+	if (printed)
+		(void)session_fsm(s, SE_PRINTED, &pages);
+	else
+		(void)session_fsm(s, SE_PRINT_FAIL, reason != NULL &&
+		    code_ok(reason, strlen(reason) + 1) ? reason : "internal");
+}
+
+void
+session_refresh(struct session *s)
+{
+	json_t *screen;
+
+	if ((screen = session_screen(s)) != NULL) {
+		s->ops->screen(s->arg, screen);
+		json_decref(screen);
+	}
+}
+
+void
 session_timeout(struct session *s)
 {
 	(void)session_fsm(s, SE_TIMEOUT, NULL);
@@ -1865,6 +2085,8 @@ session_worker_down(struct session *s, enum msg_role which)
 	if (which == MSG_ROLE_CARD) {
 		memset(s->present, 0, sizeof(s->present));
 		(void)session_fsm(s, SE_CARD_DOWN, NULL);
-	} else
+	} else if (which == MSG_ROLE_PRINTER)
+		(void)session_fsm(s, SE_PRINTER_DOWN, NULL);
+	else
 		(void)session_fsm(s, SE_BACKEND_DOWN, NULL);
 }

@@ -44,9 +44,11 @@ enum session_state {
 	SS_SIGNING,	/* card worker: VERIFY + sign the challenge */
 	SS_AUTH,	/* center: certificate + signature */
 	SS_OPTIONS,	/* documents offered; options, copies, confirm */
+	SS_PAYING,	/* the payment device takes the fee */
 	SS_ISSUING,	/* center: the signed document */
-	SS_VERIFYING,	/* signature and binding to THIS session */
-	SS_ISSUED,	/* issued and verified: "take your card" */
+	SS_VERIFYING,	/* signature, binding and code for THIS session */
+	SS_PRINTING,	/* printer worker: render, spool, follow the job */
+	SS_ISSUED,	/* printed: "take your card and the papers" */
 	SS_ABORTED,	/* reason shown, then back to IDLE */
 	SS__MAX
 };
@@ -82,6 +84,12 @@ enum session_event {
 	SE_TIMEOUT,		/* the state's timer */
 	SE_CARD_DOWN,		/* the card worker died */
 	SE_BACKEND_DOWN,	/* the backend worker died */
+	SE_PAID,		/* the fee was taken */
+	SE_PAY_FAIL,		/* declined or device error: nothing taken */
+	SE_SPOOLED,		/* CUPS accepted the job */
+	SE_PRINTED,		/* the job completed */
+	SE_PRINT_FAIL,		/* the job can no longer print */
+	SE_PRINTER_DOWN,	/* the printer worker died */
 	SE__MAX
 };
 
@@ -101,6 +109,45 @@ struct session_transition {
 	enum session_state	 to;
 	const char		*abort_code;	/* default reason into ABORTED */
 	int			 action;	/* enum in session.c, 0: none */
+};
+
+/* The payment the core takes (and journals) for the transaction. */
+struct session_pay {
+	const char	*session;	/* log name */
+	const char	*idem_key;	/* the issuance's idempotency key */
+	const char	*document;
+	const char	*center_sid;
+	const char	*options;	/* compact JSON of the issuance request */
+	int		 copies;
+	long long	 fee_yen;	/* total */
+};
+
+/* The verified document to print. */
+struct session_print {
+	const char	*issuance_id;
+	const char	*document;
+	const char	*code;		/* the signed document code */
+	const uint8_t	*content;	/* the exact signed bytes */
+	size_t		 content_len;
+	int		 copies;
+};
+
+/*
+ * A transaction leaves the session: the core settles it from its journal
+ * (report to the center, refund) and owns it from here, whatever the
+ * session does next.
+ */
+enum session_outcome {
+	SESSION_PRINTED = 1,	/* the job completed */
+	SESSION_FAILED,		/* nothing printed, nothing can print now */
+	SESSION_UNKNOWN		/* a job may exist: ask CUPS first */
+};
+struct session_settle {
+	enum session_outcome outcome;
+	int		 pages;
+	const char	*reason;	/* stable code ("print_timeout") */
+	const char	*idem_key;
+	const char	*issuance_id;	/* "" when none was received */
 };
 
 /* Sizes of what a session keeps. */
@@ -142,9 +189,16 @@ struct session_ops {
 	int	(*backend_issue)(void *arg, uint64_t sid,
 		    const struct msg_backend_issue_req *req,
 		    const char *options, size_t optlen);
-	/* Void (failed) or commit (printed) an issuance; fire and forget. */
-	void	(*backend_report)(void *arg, uint64_t sid,
-		    const struct msg_backend_report_req *req);
+	/* 1: the printer can print now; 0: not (reason: a stable code). */
+	int	(*printer_ready)(void *arg, char *reason, size_t len);
+	/* Take the fee (journaled by the core): the answer comes through
+	   session_paid().  -1: the payment device is not available. */
+	int	(*pay)(void *arg, uint64_t sid, const struct session_pay *);
+	/* Print: answers through session_print_spooled()/_done(). */
+	int	(*print)(void *arg, uint64_t sid, const struct session_print *);
+	/* The transaction is over for the session (see session_settle). */
+	void	(*settle)(void *arg, uint64_t sid,
+		    const struct session_settle *);
 };
 
 struct session	*session_new(const struct kiosk_conf *,
@@ -217,10 +271,18 @@ void		 session_backend_issued(struct session *,
 		    const struct msg_backend_issue_result *,
 		    const uint8_t *content, const uint8_t *sig,
 		    const char *errjson, size_t errlen);
+/* The payment device's answer: paid 1, or 0 with a code ("declined"). */
+void		 session_paid(struct session *, int paid, const char *code);
+void		 session_print_spooled(struct session *, long long job_id);
+/* printed 1 with pages, or 0 with a reason: the job can no longer print. */
+void		 session_print_done(struct session *, int printed, int pages,
+		    const char *reason);
+/* Publish the screen again (the printer's state changed). */
+void		 session_refresh(struct session *);
 void		 session_timeout(struct session *);
 /* Work posted with ops->defer: the document verification. */
 void		 session_deferred(struct session *);
-/* which: MSG_ROLE_CARD or MSG_ROLE_BACKEND. */
+/* which: MSG_ROLE_CARD, MSG_ROLE_BACKEND or MSG_ROLE_PRINTER. */
 void		 session_worker_down(struct session *, enum msg_role which);
 /* 1 when a card is on the (configured) reader, as the events said. */
 int		 session_card_present(const struct session *);

@@ -6,6 +6,7 @@
 # pcscd: a private instance in its own mount namespace with /run/pcscd bound
 # to $RUN/pcsc/run (the daemon ignores PCSCLITE_CSOCK_NAME, clients honour it),
 # with two vpcd readers: "Test VPCD 00 00" on TCP 40001, "00 01" on 40002.
+# CUPS: see services_start_cups.
 
 services_pids=""
 
@@ -45,11 +46,27 @@ services_start_pcscd() {
 	services_log "pcscd up (socket $PCSCLITE_CSOCK_NAME, vpcd 40001/40002)"
 }
 
+# CUPS: a private cupsd + ippeveprinter (tests/cups.sh) on 127.0.0.1:16431
+# and :16432, queue "kiosk"; exports CUPS_SERVER, KIOSK_PRINTER_QUEUE,
+# KIOSK_PRINTER_URI, KIOSK_IPPEVE_SPOOL (the documents as the printer
+# received them) and the rest cups_start lists.  Tests that inject faults
+# start a stack of their own (tests/integration/print.sh).
+services_start_cups() {
+	. "$(dirname "${BASH_SOURCE:-$0}")/cups.sh" || return 1
+	cups_start "$1/cups-stack" 16431 16432 kiosk || return 1
+	services_cups_dir="$1/cups-stack"
+}
+
 services_start() {
-	services_start_pcscd "$1"
+	services_start_pcscd "$1" || return 1
+	services_start_cups "$1"
 }
 
 services_stop() {
+	if [ -n "${services_cups_dir:-}" ]; then
+		cups_stop "$services_cups_dir"
+		services_cups_dir=""
+	fi
 	for _p in $services_pids; do
 		kill "$_p" 2>/dev/null || true
 	done

@@ -6,9 +6,15 @@
 # printed, on the center's database (sqlite3) and on the APDUs the card
 # logged, not on log lines.
 #
+# Documents come out of the private CUPS stack (tests/cups.sh through
+# tools/check): the bytes the printer received are compared with the
+# document rendered again from the center's stored content; the coin box
+# simulator's ledger is counted against the center's fees.
+#
 # env: KIOSK_BUILDDIR, KIOSK_SRCDIR, KIOSK_TMP (tests/run); PCSCLITE_CSOCK_NAME,
-# KIOSK_READER0, KIOSK_VPCD_PORT0 (tools/check); KIOSK_CENTER_PORT2 (default
-# 18453), KIOSK_OCSP_PORT4 (default 18892).
+# KIOSK_READER0, KIOSK_VPCD_PORT0, CUPS_SERVER, KIOSK_PRINTER_QUEUE,
+# KIOSK_PRINTER_URI, KIOSK_IPPEVE_SPOOL (tools/check); KIOSK_CENTER_PORT2
+# (default 18453), KIOSK_OCSP_PORT4 (default 18892).
 
 . "$KIOSK_SRCDIR/tests/lib.sh"
 
@@ -16,6 +22,10 @@ CPORT=${KIOSK_CENTER_PORT2:-18453}
 OPORT=${KIOSK_OCSP_PORT4:-18892}
 R0=${KIOSK_READER0:?run through tools/check}
 V0=${KIOSK_VPCD_PORT0:?run through tools/check}
+QUEUE=${KIOSK_PRINTER_QUEUE:?run through tools/check}
+. "$KIOSK_SRCDIR/tests/cups.sh"
+RENDER=$B/printing/kiosk-render
+COINBOX=$B/kioskd/kiosk-coinbox
 KIOSKD=$B/kioskd/kioskd
 RESIDENT=$B/kioskd/kiosk-resident
 CENTERD=$B/center/kiosk-centerd
@@ -30,7 +40,7 @@ kioskd_pid=""
 for tool in sqlite3 openssl jq pgrep; do
 	command -v $tool >/dev/null || { not_ok "$tool is installed"; finish; }
 done
-for bin in "$KIOSKD" "$RESIDENT" "$CENTERD" "$SEED"; do
+for bin in "$KIOSKD" "$RESIDENT" "$CENTERD" "$SEED" "$RENDER" "$COINBOX"; do
 	[ -x "$bin" ] || { not_ok "built: $bin"; finish; }
 done
 
@@ -122,11 +132,20 @@ timeout pin 30s
 timeout auth 30s
 timeout options 30s
 timeout issue 30s
+timeout payment 30s
+timeout print 60s
 timeout remove 10s
 timeout collect 2s
 ui-socket "$SOCK" mode 0660
 status-socket "$T/status.sock" mode 0600
 journal "$T/journal.db"
+payment coinbox "ledger=$T/coinbox.db"
+printer "$QUEUE" {
+	server "$CUPS_SERVER"
+	uri "$KIOSK_PRINTER_URI"
+	poll 1s
+	job-timeout 60s
+}
 CONF
 }
 
@@ -177,6 +196,30 @@ screen_field() { last_screen "$1" | jq -r "$2"; }
 # kioskd back at the idle screen
 wait_idle() { "$RESIDENT" --socket "$SOCK" --no-start --expect idle --timeout 20 >/dev/null 2>&1; }
 count_rows() { sql "select (select count(*) from sessions) || '/' || (select count(*) from issuances)"; }
+# issuance_state IID WANT: the center's row reaches WANT (settlement reports
+# behind the resident's back) within 15 s
+issuance_state() {
+	local i=0 st
+	while [ $i -lt 150 ]; do
+		st=$(sql "select state from issuances where public_id = '$1'")
+		[ "$st" = "$2" ] && { echo "$st"; return 0; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$st"
+}
+# printed_matches IID: the printer received exactly the document kioskd
+# renders from the center's stored content, code and this kiosk's id
+printed_matches() {
+	local f env code
+	f=$(cups_printed_by_name "$1") || return 1
+	sqlite3 "$DB" "select writefile('$T/env.bin', content) from issuances where public_id = '$1'" >/dev/null
+	code=$(head -n 1 "$T/env.bin" | cut -d' ' -f4)
+	tail -n +2 "$T/env.bin" >"$T/content.json"
+	"$RENDER" --kiosk-id S0001-T01 --code "$code" "$T/content.json" "$T/rendered.pdf" >/dev/null || return 1
+	cmp -s "$f" "$T/rendered.pdf"
+}
+coins() { "$COINBOX" --ledger "$T/coinbox.db" --summary; }
 
 check "openssl ocsp responder answers" start_ocsp
 check "kiosk-centerd starts" start_center
@@ -245,12 +288,17 @@ for doc in juminhyo juminhyo_kisai inkan koseki_zenbu koseki_kojin koseki_fuhyo 
 	iid=$(screen_field "alice-$doc" .data.issuance_id)
 	expect_eq "$doc: one issuance row more" "$(sql "select count(*) from issuances")" $((before + 1))
 	expect_eq "$doc: the row is this issuance, for this kiosk" \
-	    "$(sql "select document || ' ' || kiosk_id || ' ' || state from issuances where public_id = '$iid'")" \
-	    "$doc S0001-T01 issued"
+	    "$(sql "select document || ' ' || kiosk_id from issuances where public_id = '$iid'")" \
+	    "$doc S0001-T01"
+	expect_eq "$doc: printed, then committed at the center" "$(issuance_state "$iid" committed)" committed
+	expect_eq "$doc: the printer received one job for it" "$(cups_printed_count "$iid")" 1
+	check "$doc: the bytes at the printer are the document rendered from the signed content" printed_matches "$iid"
 	expect_eq "$doc: its session was authenticated with alice's card" \
 	    "$(sql "select s.state || ' ' || s.cert_sha256 from issuances i join sessions s on s.id = i.session_id where i.public_id = '$iid'")" \
 	    "authenticated $ALICE"
 	check "$doc: the screens went through every state" grep -q '^screen verifying ' "$T/alice-$doc.out"
+	check "$doc: paid before issuing, printed before issued" \
+	    sh -c "grep -o '^screen [a-z_]*' '$T/alice-$doc.out' | uniq | tr '\n' ' ' | grep -q 'paying screen issuing screen verifying screen printing screen issued'"
 	expect_eq "$doc: one VERIFY with data" "$(apdu_count "$T/alice.apdu" '^0020008004')" 1
 	expect_eq "$doc: never the signature certificate, key or password" \
 	    "$(apdu_count "$T/alice.apdu" '^00A4020C02(0001|001A|001B)$')" 0
@@ -262,6 +310,8 @@ for doc in juminhyo juminhyo_kisai inkan koseki_zenbu koseki_kojin koseki_fuhyo 
 	i=$((i + 1))
 done
 expect_eq "juminhyo: 2 copies recorded" "$(sql "select copies from issuances where document = 'juminhyo' order by rowid desc limit 1")" 2
+fees=$(sql "select sum(fee_yen) from issuances where state = 'committed'")
+expect_eq "the coin box took exactly the committed fees, no refund" "$(coins | cut -d' ' -f1-3)" "taken=$fees refunded=0 net=$fees"
 expect_eq "the PIN never reached a log or a screen" "$(cat "$T"/alice-*.out "$T"/alice-*.err "$T/kioskd.log" | grep -c '1234')" 0
 
 # --- wrong PIN, then the right one -------------------------------------------------

@@ -41,6 +41,15 @@ struct fake {
 	int		 fail_card, fail_backend;	/* sends fail */
 	int		 n_read, n_sign, n_abort, n_reset, n_status, n_open;
 	int		 n_auth, n_issue, n_report, n_defer;
+	int		 printer_down;	/* printer_ready answers 0 */
+	int		 n_pay, n_print, n_settle, fail_pay, fail_print;
+	char		 pay_key[MSG_IDEMKEY_LEN];
+	long long	 pay_fee;
+	char		 print_code[MSG_DOCCODE_LEN];
+	size_t		 print_len;
+	enum session_outcome settle_outcome;
+	char		 settle_reason[32];
+	char		 settle_issuance[MSG_CENTER_ID_LEN];
 	char		 pin_seen[MSG_PIN_SIZE + 1];
 	uint32_t	 pin_len_seen;
 	size_t		 auth_certlen;
@@ -161,11 +170,49 @@ f_backend_issue(void *arg, uint64_t sid, const struct msg_backend_issue_req *r,
 	return F.fail_backend ? -1 : 0;
 }
 
-static void
-f_backend_report(void *arg, uint64_t sid, const struct msg_backend_report_req *r)
+static int
+f_printer_ready(void *arg, char *reason, size_t len)
 {
-	F.n_report++;
-	F.report = *r;
+	if (F.printer_down) {
+		snprintf(reason, len, "media_empty");
+		return 0;
+	}
+	return 1;
+}
+
+static int
+f_pay(void *arg, uint64_t sid, const struct session_pay *p)
+{
+	F.n_pay++;
+	snprintf(F.pay_key, sizeof(F.pay_key), "%s", p->idem_key);
+	F.pay_fee = p->fee_yen;
+	return F.fail_pay ? -1 : 0;
+}
+
+static int
+f_print(void *arg, uint64_t sid, const struct session_print *p)
+{
+	F.n_print++;
+	snprintf(F.print_code, sizeof(F.print_code), "%s", p->code);
+	F.print_len = p->content_len;
+	return F.fail_print ? -1 : 0;
+}
+
+/* The void of old: a settlement with the FAILED outcome counts as one. */
+static void
+f_settle(void *arg, uint64_t sid, const struct session_settle *st)
+{
+	F.n_settle++;
+	F.settle_outcome = st->outcome;
+	snprintf(F.settle_reason, sizeof(F.settle_reason), "%s", st->reason);
+	snprintf(F.settle_issuance, sizeof(F.settle_issuance), "%s",
+	    st->issuance_id);
+	if (st->outcome != SESSION_PRINTED) {
+		F.n_report++;
+		F.report.outcome = MSG_PRINT_FAILED;
+		snprintf(F.report.issuance_id, sizeof(F.report.issuance_id),
+		    "%s", st->issuance_id);
+	}
 }
 
 static const struct session_ops ops = {
@@ -175,7 +222,8 @@ static const struct session_ops ops = {
 	.card_sign = f_card_sign, .card_abort = f_card_abort,
 	.card_reset = f_card_reset, .backend_status = f_backend_status,
 	.backend_open = f_backend_open, .backend_auth = f_backend_auth,
-	.backend_issue = f_backend_issue, .backend_report = f_backend_report
+	.backend_issue = f_backend_issue, .printer_ready = f_printer_ready,
+	.pay = f_pay, .print = f_print, .settle = f_settle
 };
 
 static void
@@ -561,6 +609,24 @@ fire(struct session *s, enum session_event ev)
 	case SE_BACKEND_DOWN:
 		session_worker_down(s, MSG_ROLE_BACKEND);
 		break;
+	case SE_PAID:
+		session_paid(s, 1, NULL);
+		break;
+	case SE_PAY_FAIL:
+		session_paid(s, 0, "declined");
+		break;
+	case SE_SPOOLED:
+		session_print_spooled(s, 7);
+		break;
+	case SE_PRINTED:
+		session_print_done(s, 1, 2, NULL);
+		break;
+	case SE_PRINT_FAIL:
+		session_print_done(s, 0, 0, "job_aborted");
+		break;
+	case SE_PRINTER_DOWN:
+		session_worker_down(s, MSG_ROLE_PRINTER);
+		break;
 	case SE__MAX:
 		break;
 	}
@@ -574,7 +640,8 @@ drive(struct session *s, enum session_state st)
 	static const enum session_event path[] = {
 		SE_START, SE_SELECT, SE_CENTER_UP, SE_CARD_INSERTED,
 		SE_READ_OK, SE_OPEN_OK, SE_PIN, SE_SIGN_OK, SE_AUTH_OK,
-		SE_CONFIRM, SE_ISSUE_OK, SE_VERIFY_OK
+		SE_CONFIRM, SE_PAID, SE_ISSUE_OK, SE_VERIFY_OK, SE_SPOOLED,
+		SE_PRINTED
 	};
 	size_t i;
 
@@ -734,9 +801,29 @@ test_happy(void)
 	    "options screen: choice with the fee");
 	T_CHECK(options_in(s, "juminhyo", 1) == SESSION_OK,
 	    "options changed");
+	F.printer_down = 1;
 	T_CHECK(session_ui_confirm(s) == SESSION_OK &&
-	    session_state(s) == SS_ISSUING && F.n_issue == 1,
-	    "confirm: issuing");
+	    session_state(s) == SS_ABORTED && F.n_pay == 0 &&
+	    strcmp(session_abort_code(s), "printer_unavailable") == 0 &&
+	    strcmp(screen_str("code", NULL), "printer_unavailable") == 0 &&
+	    F.n_settle == 0, "printer out at confirm: aborted before any fee");
+	session_free(s);
+	s = fresh();
+	drive(s, SS_OPTIONS);
+	F.trail[0] = '\0';
+	T_CHECK(options_in(s, "juminhyo", 1) == SESSION_OK &&
+	    session_ui_confirm(s) == SESSION_OK &&
+	    session_state(s) == SS_PAYING && F.n_pay == 1 && F.n_issue == 0,
+	    "confirm: paying, nothing issued yet");
+	T_CHECK(F.pay_fee == 200 && strlen(F.pay_key) == 32,
+	    "payment: the fee, under the idempotency key");
+	T_CHECK(json_integer_value(json_object_get(json_object_get(F.screen,
+	    "data"), "fee_yen")) == 200, "paying screen: the fee");
+	session_paid(s, 1, NULL);
+	T_CHECK(session_state(s) == SS_ISSUING && F.n_issue == 1,
+	    "paid: issuing");
+	T_CHECK(strcmp(F.issue.idempotency_key, F.pay_key) == 0,
+	    "the issuance carries the key the payment was journaled under");
 	T_CHECK(strlen(F.issue.idempotency_key) == 32 &&
 	    strspn(F.issue.idempotency_key, "0123456789abcdef") == 32,
 	    "idempotency key: 32 lower-case hex made by the core");
@@ -748,13 +835,29 @@ test_happy(void)
 	T_CHECK(session_state(s) == SS_VERIFYING && F.n_defer == 1,
 	    "issued: verifying (deferred)");
 	session_deferred(s);
-	T_CHECK(session_state(s) == SS_ISSUED, "verified: issued");
+	T_CHECK(session_state(s) == SS_PRINTING && F.n_print == 1 &&
+	    strncmp(F.print_code, "KV1;", 4) == 0 && F.print_len > 0,
+	    "verified: printing, with the document code");
+	T_CHECK(session_ui_cancel(s) != SESSION_OK &&
+	    session_state(s) == SS_PRINTING, "no cancel while printing");
+	card_event(s, MSG_CARD_EV_REMOVED, READER);
+	T_CHECK(session_state(s) == SS_PRINTING,
+	    "the card may leave while printing");
+	card_event(s, MSG_CARD_EV_INSERTED, READER);
+	session_print_spooled(s, 12);
+	T_CHECK(session_state(s) == SS_PRINTING && F.n_print == 1 &&
+	    json_is_true(json_object_get(json_object_get(F.screen, "data"),
+	    "spooled")), "spooled: still printing, not sent twice");
+	session_print_done(s, 1, 2, NULL);
+	T_CHECK(session_state(s) == SS_ISSUED, "printed: issued");
+	T_CHECK(F.n_settle == 1 && F.settle_outcome == SESSION_PRINTED &&
+	    strcmp(F.settle_issuance, ISSUANCE_ID) == 0,
+	    "printed: settled as printed");
 	T_CHECK(strcmp(screen_str("issuance_id", NULL), ISSUANCE_ID) == 0,
 	    "issued screen: the issuance id");
-	T_CHECK(F.n_report == 0, "a verified document is not voided");
-	T_CHECK(strcmp(F.trail, "select,checking,wait_card,read_card,open,"
-	    "wait_pin,signing,auth,options,options,options,issuing,verifying,"
-	    "issued") == 0, "every screen in order");
+	T_CHECK(F.n_report == 0, "a printed document is not voided");
+	T_CHECK(strcmp(F.trail, "options,paying,issuing,verifying,printing,"
+	    "printing,issued") == 0, "every screen in order");
 	card_event(s, MSG_CARD_EV_REMOVED, "Another Reader 00 00");
 	T_CHECK(session_state(s) == SS_ISSUED,
 	    "another reader's removal ignored");
@@ -781,8 +884,10 @@ test_timeouts(void)
 		{ SS_SIGNING, 15, SS_ABORTED },
 		{ SS_AUTH, 15, SS_ABORTED },
 		{ SS_OPTIONS, 16, SS_ABORTED },
+		{ SS_PAYING, 20, SS_ABORTED },
 		{ SS_ISSUING, 17, SS_ABORTED },
 		{ SS_VERIFYING, 17, SS_ABORTED },
+		{ SS_PRINTING, 21, SS_ABORTED },
 		{ SS_ISSUED, 18, SS_IDLE },
 		{ SS_ABORTED, 19, SS_IDLE },
 	};
@@ -803,7 +908,8 @@ test_timeouts(void)
 		    session_state_name(want[i].after));
 		T_CHECK(session_state(s) == want[i].after &&
 		    (want[i].after != SS_ABORTED ||
-		    strcmp(session_abort_code(s), "timeout") == 0), name);
+		    strcmp(session_abort_code(s), want[i].st == SS_PRINTING ?
+		    "print_timeout" : "timeout") == 0), name);
 		if (want[i].st == SS_READ_CARD || want[i].st == SS_SIGNING) {
 			snprintf(name, sizeof(name), "%s: timeout restarts "
 			    "the card worker", session_state_name(want[i].st));
@@ -848,6 +954,9 @@ test_cancel(void)
 		else if (st == SS_ISSUED || st == SS_ABORTED)
 			T_CHECK(session_ui_cancel(s) == SESSION_OK &&
 			    session_state(s) == SS_IDLE, name);
+		else if (st == SS_PRINTING)
+			T_CHECK(session_ui_cancel(s) == SESSION_IGNORED &&
+			    session_state(s) == SS_PRINTING, name);
 		else
 			T_CHECK(session_ui_cancel(s) == SESSION_OK &&
 			    session_state(s) == SS_ABORTED &&
@@ -993,12 +1102,80 @@ test_workers(void)
 	    "card read cannot be sent: aborted");
 	session_free(s);
 	s = fresh();
-	drive(s, SS_OPTIONS);
+	drive(s, SS_PAYING);
 	F.fail_backend = 1;
+	fire(s, SE_PAID);
+	T_CHECK(session_state(s) == SS_ABORTED &&
+	    strcmp(session_abort_code(s), "backend_worker_died") == 0 &&
+	    F.n_settle == 1 && F.settle_outcome == SESSION_FAILED,
+	    "issue cannot be sent after payment: aborted, settled as failed");
+	session_free(s);
+	s = fresh();
+	drive(s, SS_OPTIONS);
+	F.fail_pay = 1;
 	fire(s, SE_CONFIRM);
 	T_CHECK(session_state(s) == SS_ABORTED &&
-	    strcmp(session_abort_code(s), "backend_worker_died") == 0,
-	    "issue cannot be sent: aborted");
+	    strcmp(session_abort_code(s), "payment_failed") == 0 &&
+	    F.n_issue == 0 && F.n_settle == 1,
+	    "payment device unavailable: aborted, nothing issued");
+	session_free(s);
+	s = fresh();
+	drive(s, SS_PAYING);
+	fire(s, SE_PAY_FAIL);
+	T_CHECK(session_state(s) == SS_ABORTED &&
+	    strcmp(screen_str("reason", NULL), "declined") == 0 &&
+	    F.n_issue == 0 && F.n_settle == 1 &&
+	    F.settle_outcome == SESSION_FAILED,
+	    "payment declined: aborted with the reason, nothing issued");
+	session_free(s);
+	/* printing: a definite failure, and no answer */
+	s = fresh();
+	drive(s, SS_PRINTING);
+	fire(s, SE_PRINT_FAIL);
+	T_CHECK(session_state(s) == SS_ABORTED && F.n_settle == 1 &&
+	    F.settle_outcome == SESSION_FAILED &&
+	    strcmp(screen_str("reason", NULL), "job_aborted") == 0,
+	    "job aborted: settled as failed (void and refund)");
+	session_free(s);
+	s = fresh();
+	drive(s, SS_PRINTING);
+	fire(s, SE_TIMEOUT);
+	T_CHECK(session_state(s) == SS_ABORTED && F.n_settle == 1 &&
+	    F.settle_outcome == SESSION_UNKNOWN &&
+	    strcmp(F.settle_reason, "print_timeout") == 0,
+	    "print timeout: settled as unknown (CUPS is asked first)");
+	session_free(s);
+	s = fresh();
+	drive(s, SS_PRINTING);
+	fire(s, SE_PRINTER_DOWN);
+	T_CHECK(session_state(s) == SS_ABORTED && F.n_settle == 1 &&
+	    F.settle_outcome == SESSION_UNKNOWN,
+	    "printer worker died: settled as unknown");
+	session_free(s);
+	s = fresh();
+	drive(s, SS_VERIFYING);
+	F.fail_print = 1;
+	fire(s, SE_VERIFY_OK);
+	T_CHECK(session_state(s) == SS_ABORTED && F.n_settle == 1 &&
+	    F.settle_outcome == SESSION_UNKNOWN &&
+	    strcmp(session_abort_code(s), "printer_worker_died") == 0,
+	    "print cannot be sent: aborted, CUPS asked before the void");
+	session_free(s);
+	/* out of service: the idle screen says so, Start is refused */
+	s = fresh();
+	F.printer_down = 1;
+	session_refresh(s);
+	T_CHECK(json_is_false(json_object_get(json_object_get(F.screen,
+	    "data"), "in_service")) && strcmp(screen_str("printer",
+	    "reason"), "media_empty") == 0, "idle: out of service, reason");
+	T_CHECK(session_ui_start(s) == SESSION_IGNORED &&
+	    strcmp(session_ui_error(s), "out_of_service") == 0 &&
+	    session_state(s) == SS_IDLE, "out of service: start refused");
+	F.printer_down = 0;
+	session_refresh(s);
+	T_CHECK(json_is_true(json_object_get(json_object_get(F.screen,
+	    "data"), "in_service")) && session_ui_start(s) == SESSION_OK,
+	    "back in service by itself");
 	session_free(s);
 
 	/* stale answers change nothing */
@@ -1257,7 +1434,8 @@ main(void)
 	    "closed none\n"
 	    "timeout select 11s\ntimeout card 12s\ntimeout read 13s\n"
 	    "timeout pin 14s\ntimeout auth 15s\ntimeout options 16s\n"
-	    "timeout issue 17s\ntimeout remove 18s\ntimeout collect 19s\n";
+	    "timeout issue 17s\ntimeout remove 18s\ntimeout collect 19s\n"
+	    "timeout payment 20s\ntimeout print 21s\n";
 	char text[2048];
 
 	log_init("test_session", 0);
