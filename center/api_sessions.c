@@ -341,7 +341,7 @@ reply_verdict(struct api_job *j, enum jpki_verdict v)
  * caller has checked the certificate itself (profile, root, validity).
  */
 static enum jpki_verdict
-check_revocation(struct api_worker *w, const uint8_t *der, size_t len,
+check_revocation(struct api_worker *w, const struct jpki_cert *cert,
     time_t now, struct jpki_cert_info *info, int *cached)
 {
 	enum jpki_verdict v, cv;
@@ -356,7 +356,7 @@ check_revocation(struct api_worker *w, const uint8_t *der, size_t len,
 		info->revoked_at = revoked_at;
 		return cv;
 	}
-	v = jpki_verify_cert(w->c->trust, der, len, now, info, err,
+	v = jpki_verify_parsed(w->c->trust, cert, now, info, err,
 	    sizeof(err));
 	if (v != JPKI_OK)
 		log_info("worker %d: certificate %.12s: %s: %s", w->index,
@@ -488,6 +488,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	struct claim claim;
 	char why[256];
 	struct jpki_cert_info info;
+	struct jpki_cert *cert = NULL;
 	struct card_cert cc;
 	struct api_records rec;
 	struct elig_result refusal;
@@ -554,8 +555,10 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 
 	/* the card: certificate, its signature over the challenge, revocation */
 	memset(&info, 0, sizeof(info));
-	v = jpki_check_cert(w->c->trust, der, derlen, now, &info, err,
-	    sizeof(err));
+	v = jpki_cert_parse(der, derlen, &cert, err, sizeof(err));
+	if (v == JPKI_OK)
+		v = jpki_check_parsed(w->c->trust, cert, now, &info, err,
+		    sizeof(err));
 	if (v != JPKI_OK) {
 		log_info("worker %d: session %s: certificate refused: %s",
 		    w->index, s.id, err);
@@ -563,7 +566,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		reply_verdict(j, v);
 		goto done;
 	}
-	rc = jpki_verify_signature(der, derlen, s.challenge, s.challenge_len,
+	rc = jpki_verify_signature_parsed(cert, s.challenge, s.challenge_len,
 	    sig, siglen);
 	if (rc != 1) {
 		burn(w, &s, now);
@@ -572,7 +575,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		    "カードの署名を確認できませんでした。");
 		goto done;
 	}
-	if ((v = check_revocation(w, der, derlen, now, &info, &cached)) !=
+	if ((v = check_revocation(w, cert, now, &info, &cached)) !=
 	    JPKI_OK) {
 		burn(w, &s, now);
 		reply_verdict(j, v);
@@ -662,6 +665,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	(void)snprintf(j->note, sizeof(j->note), "session %s card %s%s",
 	    s.id, ref, cached ? " (cached revocation)" : "");
 done:
+	jpki_cert_free(cert);
 	json_decref(docs);
 	api_records_free(&rec);
 	json_decref(body);

@@ -20,7 +20,14 @@
 #include "store.h"
 
 #define SQ_BUSY_TIMEOUT_MS	10000
-#define SQ_MMAP_SIZE		"268435456"	/* 256 MiB of the file mapped */
+/*
+ * No memory-mapped reads: SQLite unmaps the whole mapping at the start of
+ * every read transaction that follows a commit of another connection
+ * (pagerBeginReadTransaction), and with several connections per process
+ * and several processes that is nearly every one: munmap, TLB shootdowns
+ * and page faults cost more than pread of the few pages a lookup needs.
+ */
+#define SQ_MMAP_SIZE		"0"
 #define SQ_CACHE_KIB		"-8192"		/* 8 MiB page cache */
 #define SQ_STMT_SLOTS		128		/* prepared statements kept */
 

@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,10 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
@@ -47,6 +51,47 @@ struct jpki_trust {
 	struct crl_cache	*crls[JPKI_VERIFY_CRLS_MAX];
 	size_t			 ncrls;
 };
+
+/*
+ * A parsed card certificate (see jpki_cert_parse).  The X509 is decoded
+ * in parse_libctx, whose only provider is "base": OpenSSL 3.0 otherwise
+ * decodes the subject public key of every certificate it parses through
+ * a provider decoder chain it builds anew each time (~0.2 ms, most of
+ * the cost of an authentication).  The key is built here instead, from
+ * the RSAPublicKey in the certificate, and every signature (the root's
+ * over the TBS, the card's over a challenge) is checked with keys of the
+ * default library context.
+ */
+struct jpki_cert {
+	X509		*x;
+	EVP_PKEY	*key;		/* RSA public key, or NULL */
+	enum { KEY_RSA, KEY_OTHER, KEY_UNREADABLE } key_state;
+	uint8_t		*der;		/* a copy of the DER */
+	size_t		 len;
+	const uint8_t	*tbs;		/* TBSCertificate inside der */
+	size_t		 tbslen;
+	const uint8_t	*sig;		/* signature value inside der */
+	size_t		 siglen;
+	char		 sha256[JPKI_VERIFY_SHA256_HEX];
+};
+
+static pthread_once_t parse_once = PTHREAD_ONCE_INIT;
+static OSSL_LIB_CTX *parse_libctx;	/* NULL: the default one */
+
+static void
+parse_init(void)
+{
+	OSSL_LIB_CTX *lc;
+
+	if ((lc = OSSL_LIB_CTX_new()) == NULL)
+		return;
+	if (OSSL_PROVIDER_load(lc, "base") == NULL) {
+		OSSL_LIB_CTX_free(lc);
+		ERR_clear_error();
+		return;
+	}
+	parse_libctx = lc;
+}
 
 struct jpki_trust *
 jpki_trust_new(void)
@@ -437,10 +482,11 @@ subject_ok(X509 *x, char *cn, size_t cnlen, char *err, size_t errlen)
 
 /* The JPKI user-auth profile.  JPKI_OK, _UNTRUSTED or _MALFORMED. */
 static enum jpki_verdict
-check_profile(X509 *x, struct jpki_cert_info *out, char *err, size_t errlen)
+check_profile(const struct jpki_cert *c, struct jpki_cert_info *out,
+    char *err, size_t errlen)
 {
 	const X509_ALGOR *outer, *inner;
-	EVP_PKEY *key;
+	X509 *x = c->x;
 	uint32_t flags, ku;
 
 	flags = X509_get_extension_flags(x);
@@ -468,12 +514,11 @@ check_profile(X509 *x, struct jpki_cert_info *out, char *err, size_t errlen)
 		    "sha256WithRSAEncryption");
 		return JPKI_UNTRUSTED;
 	}
-	if ((key = X509_get0_pubkey(x)) == NULL) {
-		vu_err_ssl(err, errlen, "public key unreadable");
+	if (c->key_state == KEY_UNREADABLE) {
+		vu_err(err, errlen, "public key unreadable");
 		return JPKI_MALFORMED;
 	}
-	if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA ||
-	    EVP_PKEY_get_bits(key) != 2048) {
+	if (c->key == NULL || EVP_PKEY_get_bits(c->key) != 2048) {
 		vu_err(err, errlen, "public key is not RSA-2048");
 		return JPKI_UNTRUSTED;
 	}
@@ -522,18 +567,49 @@ valid_at(X509 *x, time_t now)
  * also wants keyCertSign when the root has a keyUsage) and the root's key
  * must verify the signature.  Among several, one valid at now wins.
  */
+static int
+rsa_sha256_verify(EVP_PKEY *key, const uint8_t *msg, size_t msglen,
+    const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx;
+	EVP_PKEY_CTX *pctx = NULL;
+	int ret = -1;
+
+	if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
+		return -1;
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	if (EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0)
+		ret = EVP_DigestVerify(ctx, sig, siglen, msg, msglen) == 1 ?
+		    1 : 0;
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	return ret;
+}
+
+/*
+ * The certificate's signature by this root's key.  check_profile has made
+ * sure both signature algorithm fields say sha256WithRSAEncryption, so
+ * this is what X509_verify would check, over the TBS bytes as received.
+ */
+static int
+root_signed(X509 *root, const struct jpki_cert *c)
+{
+	return rsa_sha256_verify(X509_get0_pubkey(root), c->tbs, c->tbslen,
+	    c->sig, c->siglen) == 1;
+}
+
 static const struct jpki_root *
-find_root(const struct jpki_trust *t, X509 *x, time_t now)
+find_root(const struct jpki_trust *t, const struct jpki_cert *c, time_t now)
 {
 	const struct jpki_root *found = NULL;
-	EVP_PKEY *key;
 	size_t i;
 
 	for (i = 0; i < t->nroots; i++) {
-		if (X509_check_issued(t->roots[i].cert, x) != X509_V_OK)
+		if (X509_check_issued(t->roots[i].cert, c->x) != X509_V_OK)
 			continue;
-		if ((key = X509_get0_pubkey(t->roots[i].cert)) == NULL ||
-		    X509_verify(x, key) != 1) {
+		if (!root_signed(t->roots[i].cert, c)) {
 			ERR_clear_error();
 			continue;
 		}
@@ -786,19 +862,213 @@ check_revocation(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
 	return JPKI_REVOCATION_UNAVAILABLE;
 }
 
+/* ---- parsing */
+
+/*
+ * One DER element (low tag numbers, definite lengths) at p, n bytes
+ * available: its tag, contents and whole size.  0 or -1.
+ */
+static int
+der_elem(const uint8_t *p, size_t n, uint8_t *tag, const uint8_t **cont,
+    size_t *clen, size_t *total)
+{
+	size_t hl, len, i, k;
+
+	if (n < 2 || (p[0] & 0x1f) == 0x1f)
+		return -1;
+	if (p[1] < 0x80) {
+		len = p[1];
+		hl = 2;
+	} else {
+		k = p[1] & 0x7f;
+		if (k == 0 || k > 3 || n < 2 + k || p[2] == 0)
+			return -1;	/* indefinite, huge or not minimal */
+		for (len = 0, i = 0; i < k; i++)
+			len = (len << 8) | p[2 + i];
+		if (len < 0x80)
+			return -1;
+		hl = 2 + k;
+	}
+	if (len > n - hl)
+		return -1;
+	*tag = p[0];
+	*cont = p + hl;
+	*clen = len;
+	*total = hl + len;
+	return 0;
+}
+
+/* Certificate ::= SEQUENCE { tbs, signatureAlgorithm, BIT STRING } */
+static int
+split_cert(struct jpki_cert *c)
+{
+	const uint8_t *p, *q, *end;
+	size_t clen, total, qlen;
+	uint8_t tag;
+
+	if (der_elem(c->der, c->len, &tag, &p, &clen, &total) == -1 ||
+	    tag != 0x30 || total != c->len)
+		return -1;
+	end = p + clen;
+	if (der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
+	    tag != 0x30)
+		return -1;
+	c->tbs = p;
+	c->tbslen = total;
+	p += total;
+	if (der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
+	    tag != 0x30)
+		return -1;
+	p += total;
+	if (der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
+	    tag != 0x03 || p + total != end || qlen < 2 || q[0] != 0)
+		return -1;
+	c->sig = q + 1;
+	c->siglen = qlen - 1;
+	return 0;
+}
+
+/* A positive DER INTEGER into a BIGNUM. */
+static BIGNUM *
+der_uint(const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *v;
+	size_t vlen, total;
+	uint8_t tag;
+
+	if (der_elem(*pp, (size_t)(end - *pp), &tag, &v, &vlen, &total) ==
+	    -1 || tag != 0x02 || vlen == 0 || (v[0] & 0x80) ||
+	    (vlen > 1 && v[0] == 0 && !(v[1] & 0x80)))
+		return NULL;
+	*pp += total;
+	return BN_bin2bn(v, (int)vlen, NULL);
+}
+
+/* The RSA key of the SubjectPublicKeyInfo, in the default libctx. */
+static void
+build_key(struct jpki_cert *c)
+{
+	ASN1_OBJECT *alg = NULL;
+	const unsigned char *pk = NULL;
+	const uint8_t *p, *end;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	size_t clen, total;
+	int pklen;
+	uint8_t tag;
+
+	c->key_state = KEY_UNREADABLE;
+	if (X509_PUBKEY_get0_param(&alg, &pk, &pklen, NULL,
+	    X509_get_X509_PUBKEY(c->x)) != 1 || pk == NULL || pklen <= 0)
+		goto done;
+	if (OBJ_obj2nid(alg) != NID_rsaEncryption) {
+		c->key_state = KEY_OTHER;
+		goto done;
+	}
+	/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, exponent INTEGER } */
+	if (der_elem(pk, (size_t)pklen, &tag, &p, &clen, &total) == -1 ||
+	    tag != 0x30 || total != (size_t)pklen)
+		goto done;
+	end = p + clen;
+	if ((n = der_uint(&p, end)) == NULL || (e = der_uint(&p, end)) ==
+	    NULL || p != end || BN_is_zero(n) || BN_is_zero(e))
+		goto done;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &c->key, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto done;
+	c->key_state = KEY_RSA;
+done:
+	if (c->key_state != KEY_RSA) {
+		EVP_PKEY_free(c->key);
+		c->key = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	ERR_clear_error();
+}
+
+enum jpki_verdict
+jpki_cert_parse(const uint8_t *der, size_t len, struct jpki_cert **out,
+    char *err, size_t errlen)
+{
+	struct jpki_cert *c;
+	const unsigned char *p;
+	enum jpki_verdict v;
+
+	*out = NULL;
+	if (der == NULL || len == 0 || len > JPKI_VERIFY_CERT_MAX) {
+		vu_err(err, errlen, "certificate empty or larger than %d bytes",
+		    JPKI_VERIFY_CERT_MAX);
+		return JPKI_MALFORMED;
+	}
+	(void)pthread_once(&parse_once, parse_init);
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->der = malloc(len)) == NULL) {
+		free(c);
+		vu_err(err, errlen, "out of memory");
+		return JPKI_ERROR;
+	}
+	memcpy(c->der, der, len);
+	c->len = len;
+	p = c->der;
+	if ((c->x = X509_new_ex(parse_libctx, NULL)) == NULL) {
+		vu_err_ssl(err, errlen, "X509_new");
+		v = JPKI_ERROR;
+		goto fail;
+	}
+	if (d2i_X509(&c->x, &p, (long)len) == NULL || p != c->der + len ||
+	    split_cert(c) == -1) {
+		vu_err_ssl(err, errlen, "not a DER certificate");
+		v = JPKI_MALFORMED;
+		goto fail;
+	}
+	if (vu_sha256_hex(der, len, c->sha256, sizeof(c->sha256)) == -1) {
+		vu_err(err, errlen, "SHA-256 failed");
+		v = JPKI_ERROR;
+		goto fail;
+	}
+	build_key(c);
+	ERR_clear_error();
+	*out = c;
+	return JPKI_OK;
+fail:
+	ERR_clear_error();
+	jpki_cert_free(c);
+	return v;
+}
+
+void
+jpki_cert_free(struct jpki_cert *c)
+{
+	if (c == NULL)
+		return;
+	X509_free(c->x);
+	EVP_PKEY_free(c->key);
+	free(c->der);
+	free(c);
+}
+
 /* ---- entry points */
 
 static enum jpki_verdict
-verify(struct jpki_trust *t, const uint8_t *der, size_t len, time_t now,
+verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
     int revocation, struct jpki_cert_info *outp, char *err, size_t errlen)
 {
 	struct jpki_cert_info tmp;
 	struct jpki_cert_info *out = outp != NULL ? outp : &tmp;
 	const struct jpki_root *root;
-	const unsigned char *p = der;
 	enum jpki_verdict v;
 	char ts[32];
-	X509 *x = NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->revocation_reason = -1;
@@ -807,25 +1077,14 @@ verify(struct jpki_trust *t, const uint8_t *der, size_t len, time_t now,
 		vu_err(err, errlen, "no trusted roots configured");
 		return JPKI_ERROR;
 	}
-	if (der == NULL || len == 0 || len > JPKI_VERIFY_CERT_MAX) {
-		vu_err(err, errlen, "certificate empty or larger than %d bytes",
-		    JPKI_VERIFY_CERT_MAX);
+	if (c == NULL) {
+		vu_err(err, errlen, "no certificate");
 		return JPKI_MALFORMED;
 	}
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x == NULL || p != der + len) {
-		vu_err_ssl(err, errlen, "not a DER certificate");
-		v = JPKI_MALFORMED;
+	memcpy(out->sha256, c->sha256, sizeof(out->sha256));
+	if ((v = check_profile(c, out, err, errlen)) != JPKI_OK)
 		goto done;
-	}
-	if (vu_sha256_hex(der, len, out->sha256, sizeof(out->sha256)) == -1) {
-		vu_err(err, errlen, "SHA-256 failed");
-		v = JPKI_ERROR;
-		goto done;
-	}
-	if ((v = check_profile(x, out, err, errlen)) != JPKI_OK)
-		goto done;
-	if ((root = find_root(t, x, now)) == NULL) {
+	if ((root = find_root(t, c, now)) == NULL) {
 		vu_err(err, errlen, "issued by no configured root");
 		v = JPKI_UNTRUSTED;
 		goto done;
@@ -852,12 +1111,34 @@ verify(struct jpki_trust *t, const uint8_t *der, size_t len, time_t now,
 		goto done;
 	}
 	if (revocation)
-		v = check_revocation(t, root->cert, x, now, out, err, errlen);
+		v = check_revocation(t, root->cert, c->x, now, out, err,
+		    errlen);
 	else
 		v = JPKI_OK;
 done:
 	ERR_clear_error();
-	X509_free(x);
+	return v;
+}
+
+static enum jpki_verdict
+verify(struct jpki_trust *t, const uint8_t *der, size_t len, time_t now,
+    int revocation, struct jpki_cert_info *outp, char *err, size_t errlen)
+{
+	struct jpki_cert *c;
+	enum jpki_verdict v;
+
+	if (outp != NULL) {
+		memset(outp, 0, sizeof(*outp));
+		outp->revocation_reason = -1;
+	}
+	if (t == NULL || t->nroots == 0) {
+		vu_err(err, errlen, "no trusted roots configured");
+		return JPKI_ERROR;
+	}
+	if ((v = jpki_cert_parse(der, len, &c, err, errlen)) != JPKI_OK)
+		return v;
+	v = verify_parsed(t, c, now, revocation, outp, err, errlen);
+	jpki_cert_free(c);
 	return v;
 }
 
@@ -875,40 +1156,44 @@ jpki_check_cert(struct jpki_trust *t, const uint8_t *der, size_t len,
 	return verify(t, der, len, now, 0, out, err, errlen);
 }
 
+enum jpki_verdict
+jpki_verify_parsed(struct jpki_trust *t, const struct jpki_cert *c,
+    time_t now, struct jpki_cert_info *out, char *err, size_t errlen)
+{
+	return verify_parsed(t, c, now, 1, out, err, errlen);
+}
+
+enum jpki_verdict
+jpki_check_parsed(struct jpki_trust *t, const struct jpki_cert *c,
+    time_t now, struct jpki_cert_info *out, char *err, size_t errlen)
+{
+	return verify_parsed(t, c, now, 0, out, err, errlen);
+}
+
+int
+jpki_verify_signature_parsed(const struct jpki_cert *c, const uint8_t *msg,
+    size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+	if (c == NULL || c->key == NULL)
+		return -1;
+	if (sig == NULL || sig_len == 0 || sig_len > SIG_MAX ||
+	    (msg == NULL && msg_len != 0))
+		return 0;
+	return rsa_sha256_verify(c->key, msg != NULL ? msg :
+	    (const uint8_t *)"", msg_len, sig, sig_len);
+}
+
 int
 jpki_verify_signature(const uint8_t *cert_der, size_t cert_len,
     const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-	const unsigned char *p = cert_der;
-	EVP_MD_CTX *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *key;
-	X509 *x = NULL;
-	int ret = -1;
+	struct jpki_cert *c;
+	int ret;
 
-	if (cert_der == NULL || cert_len == 0 ||
-	    cert_len > JPKI_VERIFY_CERT_MAX ||
-	    (x = d2i_X509(NULL, &p, (long)cert_len)) == NULL ||
-	    p != cert_der + cert_len ||
-	    (key = X509_get0_pubkey(x)) == NULL ||
-	    EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)
-		goto done;
-	ret = 0;
-	if (sig == NULL || sig_len == 0 || sig_len > SIG_MAX ||
-	    (msg == NULL && msg_len != 0))
-		goto done;
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
-		ret = -1;
-		goto done;
-	}
-	ret = EVP_DigestVerify(ctx, sig, sig_len, msg != NULL ? msg :
-	    (const uint8_t *)"", msg_len) == 1 ? 1 : 0;
-done:
-	ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
-	X509_free(x);
+	if (jpki_cert_parse(cert_der, cert_len, &c, NULL, 0) != JPKI_OK)
+		return -1;
+	ret = jpki_verify_signature_parsed(c, msg, msg_len, sig, sig_len);
+	jpki_cert_free(c);
 	return ret;
 }
 

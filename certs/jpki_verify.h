@@ -145,6 +145,29 @@ int	 jpki_verify_signature(const uint8_t *cert_der, size_t cert_len,
 	    const uint8_t *msg, size_t msg_len, const uint8_t *sig,
 	    size_t sig_len);
 
+/*
+ * The same checks on a certificate parsed once: a caller that checks the
+ * certificate, then the card's signature, then revocation (the center's
+ * authentication) parses the DER once instead of three times.
+ * jpki_cert_parse: JPKI_OK (*out set; free it with jpki_cert_free),
+ * JPKI_MALFORMED (not one DER certificate of at most
+ * JPKI_VERIFY_CERT_MAX bytes) or JPKI_ERROR.
+ */
+struct jpki_cert;
+
+enum jpki_verdict jpki_cert_parse(const uint8_t *der, size_t len,
+	    struct jpki_cert **out, char *err, size_t errlen);
+void	 jpki_cert_free(struct jpki_cert *);
+enum jpki_verdict jpki_verify_parsed(struct jpki_trust *,
+	    const struct jpki_cert *, time_t now, struct jpki_cert_info *out,
+	    char *err, size_t errlen);
+enum jpki_verdict jpki_check_parsed(struct jpki_trust *,
+	    const struct jpki_cert *, time_t now, struct jpki_cert_info *out,
+	    char *err, size_t errlen);
+int	 jpki_verify_signature_parsed(const struct jpki_cert *,
+	    const uint8_t *msg, size_t msg_len, const uint8_t *sig,
+	    size_t sig_len);
+
 /* The wire's error code (center/API.md): "ok", "cert_untrusted", ... */
 const char *jpki_verdict_code(enum jpki_verdict);
 /* The HTTP status the center answers with for it (200, 400, 403, 503). */

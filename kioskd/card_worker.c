@@ -11,6 +11,14 @@
  * PIN is presented and the card is unpowered afterwards (JPKI.md §12).
  * Before a VERIFY the card must be the one read for this session (same
  * certificate, same tries left): a card swapped in between is refused.
+ *
+ * A smartphone token (JPKIAPGPSETOKEN, Android) lets 000A be read only
+ * after the PIN: READ reports it with MSG_CARD_F_CERT_NEEDS_PIN and no
+ * certificate; before its VERIFY the token must still be a smartphone
+ * token with the same tries left, and after it the worker reads the
+ * certificate, signs, and sends a MSG_CARD_INFO carrying that certificate
+ * (flag MSG_CARD_F_CERT_NEEDS_PIN set) right before the
+ * MSG_CARD_SIGN_RESULT: the certificate of the token that signed.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <sys/types.h>
@@ -57,6 +65,7 @@ struct card_worker {
 	uint64_t		 sid;
 	uint8_t			 cert_sha256[32];
 	int			 tries;
+	int			 cert_after_pin;	/* smartphone token */
 	uint8_t			 cert[JPKI_CERT_MAX];
 };
 
@@ -247,6 +256,7 @@ card_read(struct card_worker *w, const struct msg *m)
 	memset(&card, 0, sizeof(card));
 	memset(label, 0, sizeof(label));
 	w->sid = 0;
+	w->cert_after_pin = 0;
 	e = start(w, &card, 0, &token, label);
 	if (e == CARD_OK && token == JPKI_TOKEN_ANDROID)
 		info.flags |= MSG_CARD_F_CERT_NEEDS_PIN;
@@ -276,6 +286,12 @@ card_read(struct card_worker *w, const struct msg *m)
 			w->sid = m->hdr.sid;
 			w->tries = tries;
 		}
+	} else if (e == CARD_OK && token == JPKI_TOKEN_ANDROID) {
+		/* its certificate comes after the PIN, with the signature */
+		memset(w->cert_sha256, 0, sizeof(w->cert_sha256));
+		w->sid = m->hdr.sid;
+		w->tries = tries;
+		w->cert_after_pin = 1;
 	}
 	log_info("read: %s, token %s, tries %d, certificate %u bytes, %lu "
 	    "APDUs", msg_card_status_name(info.status),
@@ -323,6 +339,55 @@ same_card(struct card_worker *w, struct jpki_card *card, int *tries,
 	return CARD_OK;
 }
 
+/*
+ * The smartphone token read for this session?  Its certificate cannot be
+ * read before the PIN: still a smartphone token, the same tries left.
+ */
+static enum card_err
+same_phone(struct card_worker *w, struct jpki_card *card,
+    enum jpki_token token, int *tries, int *changed)
+{
+	enum card_err e;
+
+	*changed = token != JPKI_TOKEN_ANDROID;
+	if (*changed)
+		return CARD_OK;
+	if ((e = jpki_pin_tries(card, tries)) != CARD_OK)
+		return e;
+	if (*tries != w->tries)
+		*changed = 1;
+	return CARD_OK;
+}
+
+/* The certificate read after the PIN, as a MSG_CARD_INFO.  0 or -1. */
+static int
+send_phone_cert(struct card_worker *w, uint64_t sid, enum jpki_token token,
+    const char *label, size_t certlen)
+{
+	struct msg_card_info info;
+	struct iovec iov[2];
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	info.status = MSG_CARD_OK;
+	info.token = (uint32_t)token;
+	info.pin_tries = JPKI_AUTH_PIN_TRIES;
+	info.flags = MSG_CARD_F_CERT_NEEDS_PIN;
+	(void)msg_str_set(info.label, sizeof(info.label), label);
+	if (w->p != NULL)
+		(void)msg_str_set(info.reader, sizeof(info.reader),
+		    pcsc_reader_name(w->p));
+	info.cert_len = (uint32_t)certlen;
+	iov[0].iov_base = &info;
+	iov[0].iov_len = sizeof(info);
+	iov[1].iov_base = w->cert;
+	iov[1].iov_len = certlen;
+	rc = proc_child_sendv(w->c, MSG_CARD_INFO, sid, iov, 2);
+	if (rc == -1)
+		log_warn("CARD_INFO (certificate after the PIN)");
+	return rc;
+}
+
 static void
 card_sign(struct card_worker *w, const struct msg *m)
 {
@@ -332,6 +397,7 @@ card_sign(struct card_worker *w, const struct msg *m)
 	enum jpki_token token = JPKI_TOKEN_UNKNOWN;
 	char label[JPKI_LABEL_LEN + 1];
 	enum card_err e;
+	size_t certlen = 0;
 	int tries = -1, changed = 0, presented = 0;
 
 	memset(&res, 0, sizeof(res));
@@ -355,7 +421,9 @@ card_sign(struct card_worker *w, const struct msg *m)
 		goto reply;
 	}
 	e = start(w, &card, 1, &token, label);
-	if (e == CARD_OK)
+	if (e == CARD_OK && w->cert_after_pin)
+		e = same_phone(w, &card, token, &tries, &changed);
+	else if (e == CARD_OK)
 		e = same_card(w, &card, &tries, &changed);
 	if (e == CARD_OK && changed) {
 		log_warnx("the card changed since it was read: no VERIFY");
@@ -377,6 +445,9 @@ card_sign(struct card_worker *w, const struct msg *m)
 		w->tries = res.tries_left;
 		goto done;
 	}
+	if (e == CARD_OK && w->cert_after_pin)
+		e = jpki_read_auth_cert(&card, w->cert, sizeof(w->cert),
+		    &certlen);
 	if (e == CARD_OK)
 		e = jpki_sign_auth(&card, JPKI_SIGN_MESSAGE, req.challenge,
 		    req.challenge_len, res.sig);
@@ -385,7 +456,14 @@ card_sign(struct card_worker *w, const struct msg *m)
 		res.sig_len = JPKI_SIG_LEN;
 		res.tries_left = JPKI_AUTH_PIN_TRIES;
 		w->tries = JPKI_AUTH_PIN_TRIES;
+		if (w->cert_after_pin && send_phone_cert(w, m->hdr.sid, token,
+		    label, certlen) == -1) {
+			res.status = MSG_CARD_INTERNAL;
+			res.sig_len = 0;
+			secure_wipe(res.sig, sizeof(res.sig));
+		}
 	}
+	secure_wipe(w->cert, sizeof(w->cert));
 done:
 	if (w->p != NULL)
 		(void)pcsc_disconnect(w->p, 1);	/* unpower: no verified state */

@@ -849,9 +849,14 @@ session_fsm(struct session *s, enum session_event ev, const void *arg)
 static int
 act_card_info(struct session *s, const struct arg_card *a)
 {
-	memcpy(s->cert, a->cert, a->certlen);
+	/* a smartphone token shows its certificate only after the PIN
+	   (certlen 0 here; session_card_info() takes it while SIGNING) */
+	if (a->certlen > 0)
+		memcpy(s->cert, a->cert, a->certlen);
 	s->cert_len = a->certlen;
-	if (EVP_Digest(s->cert, s->cert_len, s->cert_sha256, NULL,
+	if (a->certlen == 0)
+		memset(s->cert_sha256, 0, sizeof(s->cert_sha256));
+	else if (EVP_Digest(s->cert, s->cert_len, s->cert_sha256, NULL,
 	    EVP_sha256(), NULL) != 1)
 		return -1;
 	if (msg_str_ok(a->info->reader, sizeof(a->info->reader)))
@@ -1811,6 +1816,27 @@ session_card_info(struct session *s, const struct msg_card_info *info,
 {
 	struct arg_card a;
 
+	/* The smartphone token's certificate, read right after the PIN,
+	   before the signature arrives: once, and only for such a token. */
+	if (s->state == SS_SIGNING && s->cert_len == 0 &&
+	    (info->flags & MSG_CARD_F_CERT_NEEDS_PIN) &&
+	    info->status == MSG_CARD_OK) {
+		memset(&a, 0, sizeof(a));
+		if (certlen == 0 || certlen > MSG_CERT_MAX ||
+		    cert_tag(cert, certlen, a.tag) == -1) {
+			(void)session_fsm(s, SE_SIGN_FAIL, "card_error");
+			return;
+		}
+		a.info = info;
+		a.cert = cert;
+		a.certlen = certlen;
+		if (act_card_info(s, &a) == -1)
+			(void)session_fsm(s, SE_SIGN_FAIL, "internal");
+		else
+			log_info("session %s: smartphone token, certificate "
+			    "read after the PIN", s->name);
+		return;
+	}
 	if (s->state != SS_READ_CARD) {
 		log_debug("session %s: card info in %s dropped", s->name,
 		    session_state_name(s->state));
@@ -1831,11 +1857,19 @@ session_card_info(struct session *s, const struct msg_card_info *info,
 		(void)session_fsm(s, SE_READ_BLOCKED, NULL);
 		return;
 	}
+	memset(&a, 0, sizeof(a));
 	if (info->flags & MSG_CARD_F_CERT_NEEDS_PIN) {
-		(void)session_fsm(s, SE_READ_FAIL, "token_unsupported");
+		/* smartphone: the PIN first, the certificate after it */
+		if (info->pin_tries < 0 || info->pin_tries > JPKI_TRIES_FULL ||
+		    certlen != 0) {
+			(void)session_fsm(s, SE_READ_FAIL, "card_error");
+			return;
+		}
+		snprintf(a.tag, sizeof(a.tag), "phone");
+		a.info = info;
+		(void)session_fsm(s, SE_READ_OK, &a);
 		return;
 	}
-	memset(&a, 0, sizeof(a));
 	if (info->pin_tries < 0 || info->pin_tries > JPKI_TRIES_FULL ||
 	    certlen == 0 || certlen > MSG_CERT_MAX ||
 	    cert_tag(cert, certlen, a.tag) == -1) {
@@ -1861,7 +1895,10 @@ session_card_signed(struct session *s, const struct msg_card_sign_result *r)
 	}
 	switch (r->status) {
 	case MSG_CARD_OK:
-		if (r->sig_len == 0 || r->sig_len > MSG_SIG_MAX) {
+		/* no certificate (a smartphone token that did not show it):
+		   nothing to authenticate with */
+		if (r->sig_len == 0 || r->sig_len > MSG_SIG_MAX ||
+		    s->cert_len == 0) {
 			(void)session_fsm(s, SE_SIGN_FAIL, "card_error");
 			return;
 		}

@@ -439,6 +439,23 @@ expect_eq "the next session after the restart is issued" "$RC" 0
 stop_vcard
 wait_idle
 
+# --- the smartphone (Android) token: the certificate only after the PIN ------------------------
+rm -f "$T/erin.apdu" "$T/erin.apdu.out"
+card erin --token android
+resident erin-phone --pin 1234
+expect_eq "smartphone token: the resident reaches issued" "$RC" 0
+iid=$(screen_field erin-phone .data.issuance_id)
+expect_eq "smartphone token: authenticated with the phone's certificate" \
+    "$(sql "select s.cert_sha256 from issuances i join sessions s on s.id = i.session_id where i.public_id = '$iid'")" \
+    "$(cert_sha erin)"
+v=$(apdus "$T/erin.apdu" | grep -n -m1 -E '^0020008004' | cut -d: -f1)
+c=$(apdus "$T/erin.apdu" | grep -n -m1 -E '^00A4020C02000A' | cut -d: -f1)
+check "smartphone token: the certificate was selected only after VERIFY" \
+    test -n "$v" -a -n "$c" -a "${v:-0}" -lt "${c:-0}"
+check "smartphone token: the document printed" printed_matches "$iid"
+stop_vcard
+wait_idle
+
 # --- outside service hours: refused before the card or the center ---------------------------
 stop_kioskd
 h=$(TZ=Asia/Tokyo date +%H)

@@ -495,6 +495,63 @@ test_roots(void)
 	jpki_trust_free(tb);
 }
 
+static size_t	sign(EVP_PKEY *, const unsigned char *, size_t,
+		    unsigned char *);
+
+/* Parsed once (the center's path): the same verdicts as the wrappers,
+   and one changed byte inside the signed part is caught. */
+static void
+test_parsed(void)
+{
+	struct jpki_trust *t = trust(roots_dir);
+	struct jpki_cert_info i1, i2;
+	struct jpki_cert *pc = NULL;
+	unsigned char challenge[32], sig[512];
+	struct der d = der_of(leaf_b), dc = der_of(leaf_c);
+	char err[256];
+	size_t n, k;
+	int same = 1;
+
+	T_CHECK(jpki_cert_parse(d.p, d.len, &pc, err, sizeof(err)) == JPKI_OK,
+	    "parsed once");
+	T_CHECK(jpki_check_parsed(t, pc, now, &i1, err, sizeof(err)) ==
+	    JPKI_OK && jpki_check_cert(t, d.p, d.len, now, &i2, err,
+	    sizeof(err)) == JPKI_OK && strcmp(i1.sha256, i2.sha256) == 0 &&
+	    strcmp(i1.root_name, i2.root_name) == 0 &&
+	    strcmp(i1.serial, i2.serial) == 0,
+	    "parsed check: same verdict and facts as the wrapper");
+	if (RAND_bytes(challenge, sizeof(challenge)) != 1)
+		die("RAND_bytes");
+	n = sign(kleaf, challenge, sizeof(challenge), sig);
+	T_CHECK(jpki_verify_signature_parsed(pc, challenge, sizeof(challenge),
+	    sig, n) == jpki_verify_signature(d.p, d.len, challenge,
+	    sizeof(challenge), sig, n), "parsed signature: same answer");
+	jpki_cert_free(pc);
+	pc = NULL;
+	T_CHECK(jpki_cert_parse(dc.p, dc.len, &pc, err, sizeof(err)) ==
+	    JPKI_OK && jpki_check_parsed(t, pc, now, &i1, err, sizeof(err)) ==
+	    JPKI_UNTRUSTED, "parsed: another key's card stays untrusted");
+	jpki_cert_free(pc);
+	/* every byte of the TBS part in the middle: never OK */
+	for (k = 200; k < d.len - 300 && k < 600; k += 7) {
+		struct jpki_cert *q = NULL;
+
+		d.p[k] ^= 0x01;
+		if (jpki_cert_parse(d.p, d.len, &q, err, sizeof(err)) ==
+		    JPKI_OK && jpki_check_parsed(t, q, now, &i1, err,
+		    sizeof(err)) == JPKI_OK)
+			same = 0;
+		jpki_cert_free(q);
+		d.p[k] ^= 0x01;
+	}
+	T_CHECK(same, "a changed byte inside the signed part: never trusted");
+	T_CHECK(jpki_cert_parse((const uint8_t *)"junk", 4, &pc, err,
+	    sizeof(err)) == JPKI_MALFORMED, "parse: junk is malformed");
+	OPENSSL_free(d.p);
+	OPENSSL_free(dc.p);
+	jpki_trust_free(t);
+}
+
 static void
 test_validity(void)
 {
@@ -1277,6 +1334,7 @@ main(void)
 	now = time(NULL);
 	make_pki();
 	test_roots();
+	test_parsed();
 	test_validity();
 	test_profile();
 	test_malformed();

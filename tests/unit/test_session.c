@@ -53,6 +53,7 @@ struct fake {
 	char		 pin_seen[MSG_PIN_SIZE + 1];
 	uint32_t	 pin_len_seen;
 	size_t		 auth_certlen;
+	uint8_t		 auth_cert_first, auth_cert_last;
 	uint32_t	 auth_siglen;
 	struct msg_backend_issue_req issue;
 	char		 options[MSG_OPTIONS_MAX + 1];
@@ -153,6 +154,8 @@ f_backend_auth(void *arg, uint64_t sid, const struct msg_backend_auth_req *r,
 {
 	F.n_auth++;
 	F.auth_certlen = certlen;
+	F.auth_cert_first = certlen > 0 ? cert[0] : 0;
+	F.auth_cert_last = certlen > 0 ? cert[certlen - 1] : 0;
 	F.auth_siglen = r->sig_len;
 	return F.fail_backend ? -1 : 0;
 }
@@ -1190,6 +1193,70 @@ test_workers(void)
 	session_free(s);
 }
 
+/* The smartphone token: the certificate only after the PIN. */
+static void
+phone_info(struct session *s, const uint8_t *cert, size_t len)
+{
+	struct msg_card_info ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.status = MSG_CARD_OK;
+	ci.token = 2;
+	ci.flags = MSG_CARD_F_CERT_NEEDS_PIN;
+	ci.pin_tries = 3;
+	(void)msg_str_set(ci.reader, sizeof(ci.reader), READER);
+	ci.cert_len = (uint32_t)len;
+	session_card_info(s, &ci, cert, len);
+}
+
+static void
+test_phone(void)
+{
+	struct session *s = fresh();
+
+	drive(s, SS_READ_CARD);
+	phone_info(s, NULL, 0);
+	T_CHECK(session_state(s) == SS_OPEN && strstr(session_name(s),
+	    "/phone") != NULL, "phone token: no certificate yet, goes on");
+	fire(s, SE_OPEN_OK);
+	fire(s, SE_PIN);
+	T_CHECK(session_state(s) == SS_SIGNING, "phone token: PIN sent");
+	phone_info(s, cert_der, cert_len);
+	T_CHECK(session_state(s) == SS_SIGNING,
+	    "phone token: certificate taken while signing");
+	phone_info(s, cert2_der, cert2_len);
+	signed_(s, MSG_CARD_OK, 3);
+	T_CHECK(session_state(s) == SS_AUTH && F.auth_certlen == cert_len &&
+	    F.auth_cert_last == cert_der[cert_len - 1],
+	    "phone token: the center gets the first certificate, not a later one");
+	fire(s, SE_AUTH_OK);
+	fire(s, SE_CONFIRM);
+	fire(s, SE_PAID);
+	issued_ok(s);
+	session_deferred(s);
+	T_CHECK(session_state(s) == SS_PRINTING,
+	    "phone token: the document bound to its certificate verifies");
+	session_free(s);
+
+	s = fresh();
+	drive(s, SS_READ_CARD);
+	phone_info(s, NULL, 0);
+	fire(s, SE_OPEN_OK);
+	fire(s, SE_PIN);
+	signed_(s, MSG_CARD_OK, 3);
+	T_CHECK(session_state(s) == SS_ABORTED &&
+	    strcmp(session_abort_code(s), "card_error") == 0 && F.n_auth == 0,
+	    "phone token that never showed its certificate: refused");
+	session_free(s);
+
+	s = fresh();
+	drive(s, SS_READ_CARD);
+	phone_info(s, cert_der, cert_len);
+	T_CHECK(session_state(s) == SS_ABORTED,
+	    "phone token claiming a certificate before the PIN: refused");
+	session_free(s);
+}
+
 static void
 test_documents(void)
 {
@@ -1458,6 +1525,7 @@ main(void)
 	test_pin();
 	test_workers();
 	test_documents();
+	test_phone();
 	test_center_errors();
 	test_checking();
 
