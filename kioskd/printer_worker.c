@@ -204,6 +204,43 @@ job_free(struct pjob *j)
 	memset(j, 0, sizeof(*j));
 }
 
+/*
+ * CUPS says the job is canceled or aborted; what does the printer say?
+ * A job CUPS canceled may still sit at the printer, waiting for paper, and
+ * print when the paper comes back: it is canceled there too.  1: the
+ * printer completed it (printed after all); 0: nothing will print; -1: it
+ * may still print (still unfinished, or the printer cannot say).  A queue
+ * without an IPP printer behind it: CUPS is all there is (0).
+ */
+static int
+printer_verdict(struct printer_worker *w, const char *name)
+{
+	char uri[256], err[256];
+	int live = 0, done = 0;
+	enum spool_err e;
+
+	if (w->target.uri[0] != '\0')
+		(void)snprintf(uri, sizeof(uri), "%s", w->target.uri);
+	else if (spool_queue_device(&w->sc, uri, sizeof(uri), err,
+	    sizeof(err)) != SPOOL_OK || (strncmp(uri, "ipp://", 6) != 0 &&
+	    strncmp(uri, "ipps://", 7) != 0))
+		return 0;
+	e = spool_printer_jobs(uri, w->target.timeout_ms, name, 1, &live,
+	    &done, err, sizeof(err));
+	if (e != SPOOL_OK) {
+		log_warnx("job %s: the printer cannot say: %s", name, err);
+		return -1;
+	}
+	if (done > 0) {
+		log_warnx("job %s: canceled in CUPS but COMPLETED at the "
+		    "printer", name);
+		return 1;
+	}
+	if (live > 0)
+		log_warnx("job %s: still at the printer after a cancel", name);
+	return live > 0 ? -1 : 0;
+}
+
 /* The job ended (or we gave up on it): DONE, and forget it. */
 static void
 job_done(struct pjob *j, const char *reason, uint32_t flags)
@@ -272,6 +309,15 @@ job_tick(evutil_socket_t fd, short what, void *arg)
 			}
 			flags = sj.state != SPOOL_JOB_COMPLETED && j->reached ?
 			    MSG_PRINT_O_MAY_HAVE_PRINTED : 0;
+			if (sj.state != SPOOL_JOB_COMPLETED) {
+				int v = printer_verdict(w, j->issuance_id);
+
+				if (v == 1) {
+					j->state = SPOOL_JOB_COMPLETED;
+					flags = 0;
+				} else if (v == -1)
+					flags |= MSG_PRINT_O_MAY_STILL_PRINT;
+			}
 			why = j->cancel_why;
 			if (why == NULL && sj.state != SPOOL_JOB_COMPLETED) {
 				why = spool_job_cause(&sj);
@@ -589,8 +635,24 @@ query_req(struct printer_worker *w, const struct msg *m)
 		mj.outcome = MSG_PRINTED;
 		set_code(mj.reason, sizeof(mj.reason), "completed");
 	} else if (spool_job_state_final(sj.state)) {
-		mj.outcome = MSG_PRINT_FAILED;
-		set_code(mj.reason, sizeof(mj.reason), spool_job_cause(&sj));
+		switch (printer_verdict(w, sj.name)) {
+		case 1:		/* printed at the printer after all */
+			mj.job_state = SPOOL_JOB_COMPLETED;
+			mj.outcome = MSG_PRINTED;
+			set_code(mj.reason, sizeof(mj.reason), "completed");
+			break;
+		case -1:	/* may print yet: not final for us */
+			mj.job_state = SPOOL_JOB_PROCESSING;
+			mj.flags = MSG_PRINT_O_MAY_STILL_PRINT;
+			set_code(mj.reason, sizeof(mj.reason),
+			    "at-printer");
+			break;
+		default:
+			mj.outcome = MSG_PRINT_FAILED;
+			set_code(mj.reason, sizeof(mj.reason),
+			    spool_job_cause(&sj));
+			break;
+		}
 	} else {
 		set_code(mj.reason, sizeof(mj.reason),
 		    spool_job_state_name(sj.state));

@@ -732,3 +732,87 @@ spool_queue_device(const struct spool_conf *conf, char *dev, size_t devlen,
 	httpClose(http);
 	return e;
 }
+
+/* One Get-Jobs at the printer: counts of the jobs named name. */
+static enum spool_err
+printer_count(http_t *http, const char *uri, const char *resource,
+    const char *name, int *live, int *completed, int *ids, int maxids,
+    int *nids, char *err, size_t errlen)
+{
+	static const char *want[] = { "job-id", "job-name", "job-state",
+	    "job-impressions-completed" };
+	ipp_t *req, *resp;
+	ipp_attribute_t *a;
+	struct spool_job j;
+	enum spool_err e;
+
+	*live = *completed = *nids = 0;
+	if ((req = new_request(IPP_OP_GET_JOBS, uri)) == NULL)
+		return SPOOL_E_NOMEM;
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "which-jobs",
+	    NULL, "all");
+	ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD,
+	    "requested-attributes", 4, NULL, want);
+	if ((resp = spool_http_do(http, req, resource, &e, err, errlen)) ==
+	    NULL)
+		return e;
+	a = ippFirstAttribute(resp);
+	while (a != NULL) {
+		a = spool_job_parse(resp, a, &j);
+		if (j.id == 0 || strcmp(j.name, name) != 0)
+			continue;
+		/* canceled or aborted after its pages came out (a printer
+		   that took a cancel while it waited for paper, then printed
+		   when the paper came back): printed all the same */
+		if (j.state == SPOOL_JOB_COMPLETED ||
+		    (spool_job_state_final(j.state) && j.impressions > 0))
+			(*completed)++;
+		else if (!spool_job_state_final(j.state)) {
+			(*live)++;
+			if (*nids < maxids)
+				ids[(*nids)++] = j.id;
+		}
+	}
+	ippDelete(resp);
+	return SPOOL_OK;
+}
+
+enum spool_err
+spool_printer_jobs(const char *printer_uri, int timeout_ms, const char *name,
+    int cancel, int *live, int *completed, char *err, size_t errlen)
+{
+	char resource[HTTP_MAX_URI];
+	int ids[16], nids = 0, i;
+	http_t *http;
+	ipp_t *req, *resp;
+	enum spool_err e;
+
+	*live = *completed = 0;
+	if (printer_uri == NULL || name == NULL || name[0] == '\0') {
+		seterr(err, errlen, "no printer URI or job name");
+		return SPOOL_E_INVAL;
+	}
+	if ((http = spool_http_uri(printer_uri, timeout_ms, resource,
+	    sizeof(resource), &e, err, errlen)) == NULL)
+		return e;
+	e = printer_count(http, printer_uri, resource, name, live, completed,
+	    ids, 16, &nids, err, errlen);
+	if (e == SPOOL_OK && cancel && nids > 0) {
+		for (i = 0; i < nids; i++) {
+			if ((req = new_request(IPP_OP_CANCEL_JOB,
+			    printer_uri)) == NULL) {
+				e = SPOOL_E_NOMEM;
+				break;
+			}
+			ippAddInteger(req, IPP_TAG_OPERATION, IPP_TAG_INTEGER,
+			    "job-id", ids[i]);
+			if ((resp = spool_http_do(http, req, resource, &e, err,
+			    errlen)) != NULL)
+				ippDelete(resp);
+		}
+		e = printer_count(http, printer_uri, resource, name, live,
+		    completed, ids, 16, &nids, err, errlen);
+	}
+	httpClose(http);
+	return e;
+}

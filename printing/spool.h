@@ -136,6 +136,18 @@ enum spool_err	 spool_job_cancel(const struct spool_conf *, int job_id,
 enum spool_err	 spool_find_by_name(const struct spool_conf *,
 		    const char *name, struct spool_job *jobs, int max,
 		    int *count, char *err, size_t errlen);
+/*
+ * At the printer itself (its ipp:// or ipps:// URI), not the CUPS queue:
+ * the jobs named name it holds unfinished (*live: pending, held,
+ * processing, stopped) and printed (*completed, as far as its history
+ * goes: completed, or canceled/aborted with impressions completed).  A job CUPS has canceled may still sit at the printer waiting for
+ * paper and print when the paper comes back: with cancel != 0, each
+ * unfinished one is canceled there first (Cancel-Job), and *live counts
+ * those that are still unfinished afterwards.
+ */
+enum spool_err	 spool_printer_jobs(const char *printer_uri, int timeout_ms,
+		    const char *name, int cancel, int *live, int *completed,
+		    char *err, size_t errlen);
 /* The queue's device-uri (the printer behind it). */
 enum spool_err	 spool_queue_device(const struct spool_conf *, char *uri,
 		    size_t urilen, char *err, size_t errlen);
