@@ -268,13 +268,14 @@ cups_stop() {
 	for _f in cupsd ippeve dbus; do
 		[ -f "$_d/$_f.pid" ] || continue
 		_p=$(cat "$_d/$_f.pid")
-		kill "$_p" 2>/dev/null
+		# "|| true": callers may run under set -e (tools/demo)
+		kill "$_p" 2>/dev/null || true
 		_i=0
 		while kill -0 "$_p" 2>/dev/null && [ $_i -lt 30 ]; do
 			sleep 0.1
 			_i=$((_i + 1))
 		done
-		kill -9 "$_p" 2>/dev/null
+		kill -9 "$_p" 2>/dev/null || true
 		rm -f "$_d/$_f.pid"
 	done
 }
