@@ -38,8 +38,8 @@ const struct af_pantograph_style af_pantograph_default = {
 };
 
 #define AF_WORD_DEFAULT		"複写"
-#define AF_WORD_FONT		"Noto Sans CJK JP Bold"
-#define AF_MICRO_FONT		"Noto Sans CJK JP Bold"
+#define AF_WORD_FONT		"IPAexGothic Bold"	/* synthesised bold: a broad word */
+#define AF_MICRO_FONT		"IPAexGothic Bold"
 #define AF_MICRO_MAXBYTES	65536
 
 /* Fonts laid out without hinting, so the same on every surface. */

@@ -43,7 +43,7 @@
 #define LC_RIGHT	0x0004
 #define LC_SHRINK	0x0008	/* shrink to one line before wrapping */
 #define LC_NOTOP	0x0010	/* continues the cell above (no rule) */
-#define LC_BOLD		0x0040	/* Noto Sans CJK JP Bold (else the serif) */
+#define LC_BOLD		0x0040	/* IPAexGothic (else the serif) */
 #define LC_IMAGE	0x0080	/* draw the row's image in this cell */
 #define LC_MULTI	0x0100	/* lines of their own: wrap, never shrink */
 

@@ -260,7 +260,17 @@ EOF
 # cups_add_queue NAME: a driverless ("everywhere") queue to the same printer
 cups_add_queue() {
 	lpadmin -p "$1" -E -v "$KIOSK_PRINTER_URI" -m everywhere \
-	    -o printer-error-policy=abort-job >>"$KIOSK_CUPS_DIR/cups/log/lpadmin" 2>&1
+	    -o printer-error-policy=abort-job >>"$KIOSK_CUPS_DIR/cups/log/lpadmin" 2>&1 ||
+	    return 1
+	# lpadmin returns before cupsd has loaded the new PPD and its filters:
+	# a job sent earlier cannot be converted ("Unable to convert file")
+	_i=0
+	until grep -q "Printer \"$1\" is now available" \
+	    "$KIOSK_CUPS_DIR/cups/log/error_log" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ $_i -gt 200 ] && return 1
+		sleep 0.05
+	done
 }
 
 cups_stop() {

@@ -607,7 +607,7 @@ test_microtext(void)
 	/* Normal-size text keeps its structure through the same copier:
 	   the check above is about size, not the copier erasing all. */
 	cr = page(w, h, 600, &s);
-	cairo_select_font_face(cr, "Noto Sans CJK JP",
+	cairo_select_font_face(cr, "IPAexGothic",
 	    CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
 	cairo_set_font_size(cr, 9);
 	cairo_set_source_rgb(cr, 0, 0, 0);
