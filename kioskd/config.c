@@ -745,6 +745,41 @@ pr_format(struct parser *P, struct lexer *L, int line,
 }
 
 /*
+ * The end of one statement inside a block ("center { ... }",
+ * "printer { ... }"), kw its keyword: a keyword given twice is an error, a
+ * statement whose value failed is skipped, and a statement must end here.
+ */
+static void
+block_stmt_end(struct parser *P, struct lexer *L, const char *block,
+    const struct token *kw, int r, unsigned int bit, unsigned int *seen)
+{
+	struct token t;
+
+	if (*seen & bit) {
+		perr(P, L->name, kw->line, "%s: %s given twice", block,
+		    kw->text);
+		r = -1;
+	}
+	*seen |= bit;
+	if (r == -1) {
+		skip_statement(P, L, 1);
+		return;
+	}
+	lex_next(P, L, &t);
+	if (t.kind == T_RBRACE) {
+		lex_unget(L, &t);
+		return;
+	}
+	if (t.kind != T_EOS && t.kind != T_EOF) {
+		if (t.kind != T_ERROR)
+			perr(P, L->name, t.line, "%s: unexpected %s at the "
+			    "end of the statement", block, tok_desc(&t));
+		skip_statement(P, L, 1);
+	} else if (t.kind == T_EOF)
+		lex_unget(L, &t);
+}
+
+/*
  * printer default|"QUEUE" [{ server ...; uri ...; format ...; poll ...;
  * job-timeout ...; request-timeout ... }]
  */
@@ -834,29 +869,7 @@ st_printer(struct parser *P, struct lexer *L, int line)
 			skip_statement(P, L, 1);
 			continue;
 		}
-		if (seen & bit) {
-			perr(P, L->name, t.line, "printer: %s given twice",
-			    t.text);
-			r = -1;
-		}
-		seen |= bit;
-		if (r == -1) {
-			skip_statement(P, L, 1);
-			continue;
-		}
-		lex_next(P, L, &t);
-		if (t.kind == T_RBRACE) {
-			lex_unget(L, &t);
-			continue;
-		}
-		if (t.kind != T_EOS && t.kind != T_EOF) {
-			if (t.kind != T_ERROR)
-				perr(P, L->name, t.line, "printer: unexpected "
-				    "%s at the end of the statement",
-				    tok_desc(&t));
-			skip_statement(P, L, 1);
-		} else if (t.kind == T_EOF)
-			lex_unget(L, &t);
+		block_stmt_end(P, L, "printer", &t, r, bit, &seen);
 	}
 	return 0;
 }
@@ -1221,29 +1234,7 @@ st_center(struct parser *P, struct lexer *L, int line)
 			skip_statement(P, L, 1);
 			continue;
 		}
-		if (seen & bit) {
-			perr(P, L->name, t.line, "center: %s given twice",
-			    t.text);
-			r = -1;
-		}
-		seen |= bit;
-		if (r == -1) {
-			skip_statement(P, L, 1);
-			continue;
-		}
-		lex_next(P, L, &t);
-		if (t.kind == T_RBRACE) {
-			lex_unget(L, &t);
-			continue;
-		}
-		if (t.kind != T_EOS && t.kind != T_EOF) {
-			if (t.kind != T_ERROR)
-				perr(P, L->name, t.line, "center: unexpected "
-				    "%s at the end of the statement",
-				    tok_desc(&t));
-			skip_statement(P, L, 1);
-		} else if (t.kind == T_EOF)
-			lex_unget(L, &t);
+		block_stmt_end(P, L, "center", &t, r, bit, &seen);
 	}
 	if (!(seen & 0x01))
 		perr(P, L->name, line, "center: missing url");

@@ -1,13 +1,33 @@
-# The kioskd stack for integration tests (sourced by tests/integration/
-# kioskd.sh and exactly_once.sh): the test PKI's OCSP responder, the center,
-# kioskd with a generated configuration, the virtual card, the scripted
-# resident, and the checks on what they left: the center's rows, the
-# printer's documents, the coin box's ledger.
+# The kioskd stack for integration tests and benchmarks (sourced by
+# tests/integration/kioskd.sh, exactly_once.sh and tests/bench/print after
+# tests/lib.sh): the test PKI's OCSP responder, the center, kioskd with a
+# generated configuration, the virtual card, the scripted resident, and the
+# checks on what they left: the center's rows, the printer's documents, the
+# coin box's ledger.
 #
-# The caller sets T, B, P (kiosk-pki dir), DB (the center's database),
-# SOCK (kioskd's UI socket), CPORT, OPORT, R0, V0, QUEUE and the binaries
-# KIOSKD, RESIDENT, CENTERD, RENDER, COINBOX, and sources tests/lib.sh and
-# tests/cups.sh first.
+# Ports: CPORT and OPORT if set, else KIOSK_CENTER_PORT2 (18453) and
+# KIOSK_OCSP_PORT4 (18892); the reader, the CUPS stack: tools/check's
+# services (tests/services.sh).
+
+CPORT=${CPORT:-${KIOSK_CENTER_PORT2:-18453}}
+OPORT=${OPORT:-${KIOSK_OCSP_PORT4:-18892}}
+R0=${KIOSK_READER0:?run through tools/check}
+V0=${KIOSK_VPCD_PORT0:?run through tools/check}
+QUEUE=${KIOSK_PRINTER_QUEUE:?run through tools/check}
+. "$KIOSK_SRCDIR/tests/cups.sh"
+KIOSKD=$B/kioskd/kioskd
+RESIDENT=$B/kioskd/kiosk-resident
+CENTERD=$B/center/kiosk-centerd
+SEED=$B/center/kiosk-center-seed
+RENDER=$B/printing/kiosk-render
+COINBOX=$B/kioskd/kiosk-coinbox
+P=$T/pki
+DB=$T/town.db
+SOCK=$T/ui.sock
+ocsp_pid=""
+center_pid=""
+kioskd_pid=""
+
 sql() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 cert_sha() { openssl x509 -in "$P/cards/$1/auth.crt" -outform DER | sha256sum | cut -d' ' -f1; }
 

@@ -17,25 +17,7 @@
 # (default 18453), KIOSK_OCSP_PORT4 (default 18892).
 
 . "$KIOSK_SRCDIR/tests/lib.sh"
-
-CPORT=${KIOSK_CENTER_PORT2:-18453}
-OPORT=${KIOSK_OCSP_PORT4:-18892}
-R0=${KIOSK_READER0:?run through tools/check}
-V0=${KIOSK_VPCD_PORT0:?run through tools/check}
-QUEUE=${KIOSK_PRINTER_QUEUE:?run through tools/check}
-. "$KIOSK_SRCDIR/tests/cups.sh"
-RENDER=$B/printing/kiosk-render
-COINBOX=$B/kioskd/kiosk-coinbox
-KIOSKD=$B/kioskd/kioskd
-RESIDENT=$B/kioskd/kiosk-resident
-CENTERD=$B/center/kiosk-centerd
-SEED=$B/center/kiosk-center-seed
-P=$T/pki
-DB=$T/town.db
-SOCK=$T/ui.sock
-ocsp_pid=""
-center_pid=""
-kioskd_pid=""
+. "$KIOSK_SRCDIR/tests/kioskd-stack.sh"
 
 for tool in sqlite3 openssl jq pgrep; do
 	command -v $tool >/dev/null || { not_ok "$tool is installed"; finish; }
@@ -59,7 +41,6 @@ setup_pki() {
 check "test PKI, cards and a seeded town" setup_pki
 grep -q '^card alice -> resident' "$T/seed.out" || { not_ok "cards bound to residents"; finish; }
 
-. "$KIOSK_SRCDIR/tests/kioskd-stack.sh"
 
 check "openssl ocsp responder answers" start_ocsp
 check "kiosk-centerd starts" start_center
