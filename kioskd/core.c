@@ -973,11 +973,25 @@ job_pages(const struct msg_print_job *j)
 	return p < 0 ? 0 : p > JOURNAL_PAGES_MAX ? JOURNAL_PAGES_MAX : p;
 }
 
+/*
+ * The job did not print.  Unless it may still print (then settlement asks
+ * CUPS and the printer), nothing can print any more: journaled failed.
+ */
 static void
-print_spooled(const struct msg_print_job *j, uint64_t sid)
+print_failed(const struct msg_print_job *j)
 {
 	char code[MSG_CODE_LEN];
 
+	reason_code(j->reason, code, sizeof(code));
+	if (!(j->flags & MSG_PRINT_O_MAY_STILL_PRINT) && core.tx != 0)
+		(void)journaled("failed", journal_failed(core.journal, core.tx,
+		    code));
+	session_print_done(core.s, 0, 0, code);
+}
+
+static void
+print_spooled(const struct msg_print_job *j, uint64_t sid)
+{
 	if (sid == 0 || stale_sid(sid))
 		return;		/* settlement finds the job by its name */
 	if (j->status == MSG_PRINT_OK && j->job_id > 0) {
@@ -994,21 +1008,14 @@ print_spooled(const struct msg_print_job *j, uint64_t sid)
 			session_print_spooled(core.s, j->job_id);
 		return;
 	}
-	reason_code(j->reason, code, sizeof(code));
 	log_warnx("print of %s refused: %s (%s)", j->issuance_id,
 	    msg_print_status_name(j->status), j->reason);
-	/* no job: nothing can print -- unless CUPS may have taken it */
-	if (!(j->flags & MSG_PRINT_O_MAY_STILL_PRINT) && core.tx != 0)
-		(void)journaled("failed", journal_failed(core.journal, core.tx,
-		    code));
-	session_print_done(core.s, 0, 0, code);
+	print_failed(j);
 }
 
 static void
 print_done(const struct msg_print_job *j, uint64_t sid)
 {
-	char code[MSG_CODE_LEN];
-
 	if (sid == 0 || stale_sid(sid))
 		return;
 	if (j->outcome == MSG_PRINTED) {
@@ -1022,14 +1029,9 @@ print_done(const struct msg_print_job *j, uint64_t sid)
 			session_worker_down(core.s, MSG_ROLE_PRINTER);
 		return;
 	}
-	reason_code(j->reason, code, sizeof(code));
 	log_warnx("issuance %s not printed: job %d %s (%s)", j->issuance_id,
 	    j->job_id, j->reason, j->reasons);
-	/* a job that may still print is settled through CUPS, not here */
-	if (!(j->flags & MSG_PRINT_O_MAY_STILL_PRINT) && core.tx != 0)
-		(void)journaled("failed", journal_failed(core.journal, core.tx,
-		    code));
-	session_print_done(core.s, 0, 0, code);
+	print_failed(j);
 }
 
 static void

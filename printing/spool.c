@@ -351,6 +351,23 @@ new_request(ipp_op_t op, const char *printer_uri)
 	return req;
 }
 
+/* A request about CUPS job job_id (its job-uri on the server). */
+static ipp_t *
+new_job_request(ipp_op_t op, int job_id)
+{
+	char uri[HTTP_MAX_URI];
+	ipp_t *req;
+
+	(void)snprintf(uri, sizeof(uri), "ipp://localhost/jobs/%d", job_id);
+	if ((req = ippNewRequest(op)) == NULL)
+		return NULL;
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", NULL,
+	    uri);
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME,
+	    "requesting-user-name", NULL, cupsUser());
+	return req;
+}
+
 /* The queue's attributes (format choice, device-uri). */
 static ipp_t *
 queue_attrs(http_t *http, const char *uri, enum spool_err *e, char *err,
@@ -565,7 +582,6 @@ spool_job_get(const struct spool_conf *conf, int job_id,
 	http_t *http;
 	ipp_t *req, *resp;
 	enum spool_err e;
-	char uri[HTTP_MAX_URI];
 
 	memset(job, 0, sizeof(*job));
 	if (job_id < 1) {
@@ -575,15 +591,11 @@ spool_job_get(const struct spool_conf *conf, int job_id,
 	if ((http = spool_http_server(conf->server, conf->timeout_ms, &e, err,
 	    errlen)) == NULL)
 		return e;
-	(void)snprintf(uri, sizeof(uri), "ipp://localhost/jobs/%d", job_id);
-	if ((req = ippNewRequest(IPP_OP_GET_JOB_ATTRIBUTES)) == NULL) {
+	if ((req = new_job_request(IPP_OP_GET_JOB_ATTRIBUTES, job_id)) ==
+	    NULL) {
 		httpClose(http);
 		return SPOOL_E_NOMEM;
 	}
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", NULL,
-	    uri);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME,
-	    "requesting-user-name", NULL, cupsUser());
 	ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD,
 	    "requested-attributes", NJOB_ATTRS, NULL, job_attrs);
 	if ((resp = spool_http_do(http, req, "/", &e, err, errlen)) != NULL) {
@@ -607,7 +619,6 @@ spool_job_cancel(const struct spool_conf *conf, int job_id, char *err,
 	http_t *http;
 	ipp_t *req, *resp;
 	enum spool_err e;
-	char uri[HTTP_MAX_URI];
 
 	if (job_id < 1) {
 		seterr(err, errlen, "bad job id");
@@ -616,15 +627,10 @@ spool_job_cancel(const struct spool_conf *conf, int job_id, char *err,
 	if ((http = spool_http_server(conf->server, conf->timeout_ms, &e, err,
 	    errlen)) == NULL)
 		return e;
-	(void)snprintf(uri, sizeof(uri), "ipp://localhost/jobs/%d", job_id);
-	if ((req = ippNewRequest(IPP_OP_CANCEL_JOB)) == NULL) {
+	if ((req = new_job_request(IPP_OP_CANCEL_JOB, job_id)) == NULL) {
 		httpClose(http);
 		return SPOOL_E_NOMEM;
 	}
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", NULL,
-	    uri);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME,
-	    "requesting-user-name", NULL, cupsUser());
 	if ((resp = spool_http_do(http, req, "/", &e, err, errlen)) != NULL)
 		ippDelete(resp);
 	httpClose(http);

@@ -363,19 +363,28 @@ card_event(struct session *s, uint32_t kind, const char *reader)
 	session_card_event(s, &ev);
 }
 
+/* CARD_INFO of a token (1 card, 2 smartphone) with flags. */
 static void
-card_info(struct session *s, int32_t status, int tries, const uint8_t *cert,
-    size_t len)
+token_info(struct session *s, int32_t status, int tries, const uint8_t *cert,
+    size_t len, uint32_t token, uint32_t flags)
 {
 	struct msg_card_info ci;
 
 	memset(&ci, 0, sizeof(ci));
 	ci.status = status;
-	ci.token = 1;
+	ci.token = token;
+	ci.flags = flags;
 	ci.pin_tries = tries;
 	(void)msg_str_set(ci.reader, sizeof(ci.reader), READER);
 	ci.cert_len = (uint32_t)len;
 	session_card_info(s, &ci, cert, len);
+}
+
+static void
+card_info(struct session *s, int32_t status, int tries, const uint8_t *cert,
+    size_t len)
+{
+	token_info(s, status, tries, cert, len, 1, 0);
 }
 
 static void
@@ -1197,16 +1206,7 @@ test_workers(void)
 static void
 phone_info(struct session *s, const uint8_t *cert, size_t len)
 {
-	struct msg_card_info ci;
-
-	memset(&ci, 0, sizeof(ci));
-	ci.status = MSG_CARD_OK;
-	ci.token = 2;
-	ci.flags = MSG_CARD_F_CERT_NEEDS_PIN;
-	ci.pin_tries = 3;
-	(void)msg_str_set(ci.reader, sizeof(ci.reader), READER);
-	ci.cert_len = (uint32_t)len;
-	session_card_info(s, &ci, cert, len);
+	token_info(s, MSG_CARD_OK, 3, cert, len, 2, MSG_CARD_F_CERT_NEEDS_PIN);
 }
 
 static void
