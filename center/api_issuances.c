@@ -162,7 +162,7 @@ build_signed(struct api_worker *w, struct api_job *j,
 	}
 	if (doc_sign(w->c->doc_key, (const uint8_t *)content, clen, sig,
 	    sizeof(sig), &siglen) == -1 ||
-	    doc_code_sign(w->c->doc_key, content, clen, code,
+	    doc_code_sign(w->c->doc_key, &in, content, clen, code,
 	    sizeof(code)) == -1 ||
 	    doc_envelope_pack(w->c->doc_key_id, sig, siglen, code, content,
 	    clen, env, envlen) == -1) {

@@ -4,7 +4,8 @@
  * and one request in flight (struct api_job).
  *
  * Process model: a supervisor forks N serving processes; each has one
- * libevent loop thread (TLS, HTTP parsing, replies) and a pool of worker
+ * libevent loop thread (TLS, HTTP parsing, replies, and the challenges:
+ * a MAC and a queued row, no read and no wait) and a pool of worker
  * threads, each with its own database connection, that run the handlers'
  * reads, and one writer thread (writer.h) that commits the writes of all
  * handlers in groups.  Nothing about a request lives outside its api_job:

@@ -883,12 +883,17 @@ doc_envelope_unpack(const uint8_t *in, size_t len,
 }
 
 int
-doc_code_sign(EVP_PKEY *key, const char *content, size_t len, char *code,
-    size_t codesz)
+doc_code_sign(EVP_PKEY *key, const struct doc_input *in, const char *content,
+    size_t len, char *code, size_t codesz)
 {
 	struct doccode dc;
+	struct tm tm;
+	char when[32];
 
-	if (doccode_from_content(content, len, &dc) == -1 ||
+	if (gmtime_r(&in->issued_at, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 ||
+	    doccode_fill(&dc, in->issuance_id, doc_type_name(in->doc), when,
+	    content, len) == -1 ||
 	    doccode_sign(key, &dc) == -1 ||
 	    doccode_format(&dc, code, codesz) < 0)
 		return -1;

@@ -115,8 +115,12 @@ int	doc_envelope_unpack(const uint8_t *in, size_t len,
 	    char key_id[DOC_KEY_ID_LEN + 1], uint8_t *sig, size_t sigmax,
 	    size_t *siglen, char *code, size_t codesz, const char **content,
 	    size_t *clen);
-/* Sign the document code of content with key into code[codesz]: 0 or -1. */
-int	doc_code_sign(EVP_PKEY *key, const char *content, size_t len,
-	    char *code, size_t codesz);
+/*
+ * Sign the document code of content, which doc_build made from in, with
+ * key into code[codesz] (the fields come from in: no second parse of the
+ * content).  0 or -1.
+ */
+int	doc_code_sign(EVP_PKEY *key, const struct doc_input *in,
+	    const char *content, size_t len, char *code, size_t codesz);
 
 #endif

@@ -1,12 +1,16 @@
 /*
  * Group commit: the writer thread and the checkpointer (see writer.h).
  */
+#include <sys/file.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "writer.h"
@@ -17,6 +21,7 @@ struct writer {
 	pthread_t		 thread;
 	pthread_t		 ckpt_thread;
 	int			 started, ckpt_started;
+	int			 gate;		/* DB-writer lock file, or -1 */
 
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;	/* ops queued, or stopping */
@@ -64,6 +69,57 @@ op_result(struct writer *w, struct writer_op *op, int rc)
 	else
 		(void)snprintf(op->err, sizeof(op->err), "%s",
 		    store_errmsg(w->st));
+}
+
+/*
+ * The gate between the writers of several center processes on one
+ * database.  SQLite's write lock has no queue: a writer that finds it
+ * taken can only poll (sq_busy), and every poll is a round of fcntl()
+ * calls and a read of the WAL index, on a machine whose cores the
+ * processes share.  Each writer first takes an exclusive flock() on
+ * "<db>-writer": the kernel puts it to sleep until the holder lets go
+ * and wakes it then, so the lock passes from one process to the next
+ * without polling.  The gate only orders our own writers; SQLite's lock
+ * still guards the database against everyone (seed, a second tool), and
+ * a holder that dies lets go with its descriptor.  A process stopped in
+ * the middle of a batch holds both locks; the others then wait for it,
+ * as they would for SQLite's lock, without the busy timeout.
+ */
+static int
+gate_open(const char *db, char *err, size_t errlen)
+{
+	char path[4096];
+	int fd;
+
+	if (db[0] == '\0' || strcmp(db, ":memory:") == 0 ||
+	    strncmp(db, "file:", 5) == 0)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s-writer", db) >= (int)sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -2;
+	}
+	return fd;
+}
+
+static void
+gate_enter(struct writer *w)
+{
+	if (w->gate == -1)
+		return;
+	while (flock(w->gate, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			log_warn("writer: flock");
+			return;		/* SQLite's lock still holds */
+		}
+}
+
+static void
+gate_leave(struct writer *w)
+{
+	if (w->gate != -1)
+		(void)flock(w->gate, LOCK_UN);
 }
 
 /* One operation in a transaction of its own (the replay path). */
@@ -160,13 +216,17 @@ writer_main(void *arg)
 		last->next = NULL;
 		unlock(&w->mu);
 
+		gate_enter(w);
 		if (run_batch(w, list) == -1) {
 			for (op = list; op != NULL; op = op->next)
 				run_alone(w, op);
+			gate_leave(w);
 			lock(&w->mu);
 			w->stats.replays++;
-		} else
+		} else {
+			gate_leave(w);
 			lock(&w->mu);
+		}
 		w->stats.batches++;
 		w->stats.ops += n;
 		if (n > w->stats.max_batch)
@@ -272,6 +332,8 @@ writer_free(struct writer *w)
 {
 	store_close(w->st);
 	store_close(w->ckpt_st);
+	if (w->gate != -1)
+		(void)close(w->gate);
 	(void)pthread_cond_destroy(&w->work_cv);
 	(void)pthread_cond_destroy(&w->done_cv);
 	(void)pthread_cond_destroy(&w->ckpt_cv);
@@ -289,12 +351,18 @@ writer_start(const char *db, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if ((w->gate = gate_open(db, err, errlen)) == -2) {
+		free(w);
+		return NULL;
+	}
 	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
 	    pthread_mutex_init(&w->ckpt_mu, NULL) != 0 ||
 	    pthread_cond_init(&w->work_cv, NULL) != 0 ||
 	    pthread_cond_init(&w->done_cv, NULL) != 0 ||
 	    pthread_cond_init(&w->ckpt_cv, NULL) != 0) {
 		(void)snprintf(err, errlen, "pthread init failed");
+		if (w->gate != -1)
+			(void)close(w->gate);
 		free(w);
 		return NULL;
 	}

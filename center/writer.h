@@ -15,6 +15,10 @@
  * An operation may therefore run more than once: it must set all of its
  * outputs on every run (and free what a previous run allocated).
  *
+ * The writers of several processes on one database take turns through an
+ * flock() on "<db>-writer" before each batch, so a waiting writer sleeps
+ * in the kernel instead of polling SQLite's lock (writer.c).
+ *
  * A second thread checkpoints the WAL (PASSIVE) when it has grown by
  * WRITER_CKPT_FRAMES frames or once a second, so no commit pays for a
  * checkpoint.

@@ -158,31 +158,38 @@ jst_date(const char *t, char out[9])
 }
 
 int
+doccode_fill(struct doccode *code, const char *id, const char *doc,
+    const char *issued_at, const char *content, size_t len)
+{
+	memset(code, 0, sizeof(*code));
+	if (id == NULL || doc == NULL || issued_at == NULL ||
+	    !valid_id(id, strlen(id)) || !valid_doc(doc, strlen(doc)) ||
+	    jst_date(issued_at, code->date) != 0 ||
+	    EVP_Digest(content, len, code->content_sha256, NULL, EVP_sha256(),
+	    NULL) != 1) {
+		memset(code, 0, sizeof(*code));
+		return -1;
+	}
+	memcpy(code->issuance_id, id, DOCCODE_ID_LEN + 1);
+	memcpy(code->document, doc, strlen(doc) + 1);
+	return 0;
+}
+
+int
 doccode_from_content(const char *content, size_t len, struct doccode *code)
 {
 	json_t *root;
-	const char *id, *doc, *issued;
-	int rc = -1;
+	int rc;
 
 	memset(code, 0, sizeof(*code));
 	if ((root = json_loadb(content, len, JSON_REJECT_DUPLICATES, NULL)) ==
 	    NULL)
 		return -1;
-	id = json_string_value(json_object_get(root, "issuance_id"));
-	doc = json_string_value(json_object_get(root, "document"));
-	issued = json_string_value(json_object_get(root, "issued_at"));
-	if (id != NULL && doc != NULL && issued != NULL &&
-	    valid_id(id, strlen(id)) && valid_doc(doc, strlen(doc)) &&
-	    jst_date(issued, code->date) == 0) {
-		memcpy(code->issuance_id, id, DOCCODE_ID_LEN + 1);
-		memcpy(code->document, doc, strlen(doc) + 1);
-		if (EVP_Digest(content, len, code->content_sha256, NULL,
-		    EVP_sha256(), NULL) == 1)
-			rc = 0;
-	}
+	rc = doccode_fill(code,
+	    json_string_value(json_object_get(root, "issuance_id")),
+	    json_string_value(json_object_get(root, "document")),
+	    json_string_value(json_object_get(root, "issued_at")), content, len);
 	json_decref(root);
-	if (rc != 0)
-		memset(code, 0, sizeof(*code));
 	return rc;
 }
 

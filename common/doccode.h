@@ -44,6 +44,13 @@ struct doccode {
  */
 int	doccode_from_content(const char *content, size_t len,
 	    struct doccode *code);
+/*
+ * The same from the fields themselves, for the signer that just wrote
+ * them into content (issued_at as in the content: "YYYY-MM-DDTHH:MM:SSZ").
+ */
+int	doccode_fill(struct doccode *code, const char *issuance_id,
+	    const char *document, const char *issued_at, const char *content,
+	    size_t len);
 /* The signed part "KV1;id;doc;date;hash" into buf: its length, or -1. */
 int	doccode_signed_part(const struct doccode *, char *buf, size_t size);
 /* Sign with the document key (EC P-256): 0, or -1. */

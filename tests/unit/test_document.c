@@ -439,7 +439,8 @@ test_signature(void)
 	    doc_key_id(other, kid2) == 0 && strcmp(kid, kid2) != 0,
 	    "sign: key ids");
 
-	T_CHECK(doc_code_sign(key, text, strlen(text), code, sizeof(code)) == 0,
+	T_CHECK(doc_code_sign(key, &in, text, strlen(text), code,
+	    sizeof(code)) == 0,
 	    "code: signed");
 	T_CHECK(doccode_parse(code, strlen(code), &dc) == 0 &&
 	    doccode_verify(key, &dc) == 1 && doccode_verify(other, &dc) == 0 &&

@@ -6,12 +6,15 @@
  */
 #define _XOPEN_SOURCE 700	/* nftw */
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1251,6 +1254,72 @@ test_writer(void)
 	writer_stop(w);
 }
 
+struct t_gate_call {
+	struct writer	*w;
+	struct t_result	 r;
+	int		 rc;
+	volatile int	 done;
+};
+
+static void *
+t_gate_call(void *arg)
+{
+	struct t_gate_call *g = arg;
+
+	g->rc = writer_call(g->w, t_op_result, &g->r, NULL, 0);
+	g->done = 1;
+	return NULL;
+}
+
+/*
+ * The writers of several processes pass the database between them
+ * through an flock() on "<db>-writer" (writer.c): while someone else
+ * holds it, no batch starts; once it is let go, the waiting batch runs.
+ */
+static void
+test_writer_gate(void)
+{
+	struct t_gate_call g;
+	struct writer *w;
+	pthread_t t;
+	char path[1200], gate[1300], err[256];
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
+	snprintf(gate, sizeof(gate), "%s-writer", path);
+	if ((w = writer_start(path, err, sizeof(err))) == NULL) {
+		printf("# writer: %s\n", err);
+		T_CHECK(0, "gate: writer starts");
+		return;
+	}
+	fd = open(gate, O_RDWR | O_CLOEXEC);
+	T_CHECK(fd != -1, "gate: the writer made <db>-writer");
+	if (fd == -1 || flock(fd, LOCK_EX) == -1) {
+		writer_stop(w);
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	g.w = w;
+	g.r.id = 999999997;
+	if (pthread_create(&t, NULL, t_gate_call, &g) != 0) {
+		T_CHECK(0, "gate: thread");
+		(void)close(fd);
+		writer_stop(w);
+		return;
+	}
+	for (i = 0; i < 30 && !g.done; i++)
+		(void)usleep(10000);
+	T_CHECK(!g.done, "gate: no batch while another writer holds the gate");
+	(void)flock(fd, LOCK_UN);
+	(void)pthread_join(t, NULL);
+	T_CHECK(g.done && g.rc == STORE_NOTFOUND,
+	    "gate: the batch ran once the gate was let go");
+	(void)close(fd);
+	writer_stop(w);
+}
+
 #define WPROC	4
 #define WKEYS	60
 
@@ -1445,6 +1514,7 @@ main(void)
 	store_close(s);
 	test_concurrency();
 	test_writer();
+	test_writer_gate();
 	test_writer_processes();
 	test_determinism();
 	cleanup();
