@@ -206,6 +206,14 @@ writer_main(void *arg)
 			(void)pthread_cond_wait(&w->work_cv, &w->mu);
 		if (w->head == NULL)
 			break;
+		/*
+		 * The gate first, then the batch: what is queued while another
+		 * process commits joins this batch instead of waiting for the
+		 * next one.
+		 */
+		unlock(&w->mu);
+		gate_enter(w);
+		lock(&w->mu);
 		/* everything queued, up to the batch limit */
 		list = last = w->head;
 		for (n = 1; n < WRITER_BATCH_MAX && last->next != NULL; n++)
@@ -216,7 +224,6 @@ writer_main(void *arg)
 		last->next = NULL;
 		unlock(&w->mu);
 
-		gate_enter(w);
 		if (run_batch(w, list) == -1) {
 			for (op = list; op != NULL; op = op->next)
 				run_alone(w, op);

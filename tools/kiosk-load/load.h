@@ -67,6 +67,7 @@ struct load_config {
 	int		 ndocs;
 	double		 void_rate;		/* share reported "failed" */
 	double		 rate;			/* tx/s, 0: closed loop */
+	long		 warmup;		/* unmeasured first tx; -1: default */
 	int		 timeout_ms;		/* backend request timeout */
 	int		 tx_timeout_ms;		/* give up retrying after */
 	int		 self_test_corrupt;
@@ -234,6 +235,8 @@ struct run {
 	struct samples		 lat_tx;	/* whole transactions */
 	struct samples		 lat_req[4];	/* session, auth, issue, result */
 	double			 t0, t1;
+	double			 tm;		/* measuring from (after warm-up) */
+	long			 measured;	/* done after the warm-up */
 	time_t			 wall0;
 	struct event		*kill_ev;
 	int			 kill_next;

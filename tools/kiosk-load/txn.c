@@ -177,6 +177,14 @@ answered(struct kiosk *k)
 	return dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
 }
 
+/* A request's latency, unless its transaction is part of the warm-up. */
+static void
+req_sample(struct kiosk *k, int step, uint32_t dt)
+{
+	if (k->tx != NULL && (long)k->tx->no >= k->r->cfg->warmup)
+		(void)samples_add(&k->r->lat_req[step], dt);
+}
+
 static void	handle_error(struct kiosk *, const struct backend_error *);
 
 static void
@@ -354,6 +362,9 @@ tx_end(struct kiosk *k, enum tx_final fin, const char *why)
 		dt = now_us() - t->t_start_us;
 		t->lat_us = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
 		r->c.done++;
+		if ((long)t->no < r->cfg->warmup)
+			break;
+		r->measured++;
 		if (samples_add(&r->lat_tx, t->lat_us) == -1)
 			fatalx("out of memory");
 		break;
@@ -380,6 +391,14 @@ tx_end(struct kiosk *k, enum tx_final fin, const char *why)
 static void
 tx_begin(struct kiosk *k)
 {
+	uint64_t now = now_us();
+
+	/*
+	 * libevent times a timer from the loop's cached clock, which lags
+	 * behind while callbacks run: the start may come a little early.
+	 */
+	if (k->tx != NULL && now < k->tx->t_start_us)
+		k->tx->t_start_us = now;
 	k->tries = 0;
 	do_session(k);
 }
@@ -430,6 +449,8 @@ kiosk_next(struct kiosk *k)
 	}
 	t->t_start_us = at;
 	t->deadline_us = at + (uint64_t)cfg->tx_timeout_ms * 1000;
+	if (no == cfg->warmup)
+		r->tm = (double)at / 1e6;	/* the measured part begins */
 	if (at > now)
 		schedule(k, tx_begin, (int)((at - now + 999) / 1000));
 	else
@@ -442,7 +463,6 @@ static void
 on_auth(const struct backend_error *e, const struct backend_auth *a, void *arg)
 {
 	struct kiosk	*k = arg;
-	struct run	*r = k->r;
 	struct txn	*t = k->tx;
 	struct card	*cd;
 	uint32_t	 dt = answered(k);
@@ -451,7 +471,7 @@ on_auth(const struct backend_error *e, const struct backend_auth *a, void *arg)
 		handle_error(k, e);
 		return;
 	}
-	(void)samples_add(&r->lat_req[ST_AUTH], dt);
+	req_sample(k, ST_AUTH, dt);
 	cd = &k->cards[t->card];
 	if (cd->res_name[0] == '\0')
 		(void)snprintf(cd->res_name, sizeof(cd->res_name), "%s",
@@ -484,7 +504,7 @@ on_session(const struct backend_error *e, const struct backend_session *s,
 		handle_error(k, e);
 		return;
 	}
-	(void)samples_add(&r->lat_req[ST_SESSION], dt);
+	req_sample(k, ST_SESSION, dt);
 	memcpy(t->session_id, s->session_id, sizeof(t->session_id));
 	memcpy(t->challenge, s->challenge, sizeof(t->challenge));
 	t->sessions++;
@@ -552,7 +572,7 @@ on_issue(const struct backend_error *e, const struct backend_issuance *is,
 		handle_error(k, e);
 		return;
 	}
-	(void)samples_add(&r->lat_req[ST_ISSUE], dt);
+	req_sample(k, ST_ISSUE, dt);
 	if (EVP_Digest(is->content, is->content_len, sha, &mdlen, EVP_sha256(),
 	    NULL) != 1)
 		fatalx("SHA-256 failed");
@@ -646,7 +666,7 @@ on_result(const struct backend_error *e, const struct backend_result *res,
 		handle_error(k, e);
 		return;
 	}
-	(void)samples_add(&r->lat_req[ST_RESULT], dt);
+	req_sample(k, ST_RESULT, dt);
 	got = res->committed ? 1 : 2;
 	if (strcmp(res->issuance_id, t->issuance_id) != 0 || got != want) {
 		t->lost = 1;
@@ -950,7 +970,7 @@ run_transactions(struct run *r)
 			return -1;
 	}
 	r->wall0 = time(NULL);
-	r->t0 = now_s();
+	r->t0 = r->tm = now_s();
 	r->active = r->nkiosks;
 	r->interrupted = load_signals;
 	for (i = 0; i < r->nkiosks; i++)
