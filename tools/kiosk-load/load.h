@@ -34,6 +34,8 @@ struct docverify_key;
 #define LOAD_EXTRA_ARGS_MAX	32
 #define LOAD_DOCS_MAX		8
 #define LOAD_RUNID_LEN		8	/* hex chars in idempotency keys */
+#define LOAD_CHALLENGE_LEN	32	/* the center's challenges (API.md) */
+#define LOAD_SIGNERS		2	/* threads making card signatures */
 
 /* SIGINT/SIGTERM received (kiosk-load.c): setup gives up, a run stops
    starting transactions at the first and breaks off at the second. */
@@ -188,7 +190,7 @@ struct txn {
 	int		 outcome;	/* enum tx_outcome */
 	char		 idem[65];
 	char		 session_id[33];
-	uint8_t		 challenge[32];
+	uint8_t		 challenge[LOAD_CHALLENGE_LEN];
 	int		 issue_sent;	/* an issue may have reached the center */
 	int		 have_issuance;
 	char		 issuance_id[33];
@@ -219,11 +221,23 @@ struct run_counts {
 	double		 verify_s;		/* time spent in docverify */
 };
 
+/* ---- the cards' signatures, off the loop (cardpool.c) ---- */
+/* sig is NULL when the signature failed; secs is the time it took. */
+typedef void	(*cardpool_done_fn)(void *arg, const uint8_t *sig,
+		    size_t siglen, double secs);
+struct cardpool;
+struct cardpool	*cardpool_new(struct event_base *, int nthreads);
+/* sha256WithRSAEncryption over msg[LOAD_CHALLENGE_LEN]; done in the loop. */
+int		 cardpool_sign(struct cardpool *, EVP_PKEY *, const uint8_t *msg,
+		    cardpool_done_fn, void *arg);
+void		 cardpool_free(struct cardpool *);
+
 struct run {
 	struct load_config	*cfg;
 	struct fleet		*fleet;
 	struct event_base	*base;
 	struct docverify_key	*dockey;
+	struct cardpool		*cards;		/* the cards' signatures */
 	char			 runid[LOAD_RUNID_LEN + 1];
 	struct rng		 rng;
 	struct kiosk		*kiosks;

@@ -485,39 +485,19 @@ on_auth(const struct backend_error *e, const struct backend_auth *a, void *arg)
 	do_issue(k);
 }
 
+/* The card's signature is made (cardpool.c): answer the challenge. */
 static void
-on_session(const struct backend_error *e, const struct backend_session *s,
-    void *arg)
+on_card_signed(void *arg, const uint8_t *sig, size_t siglen, double secs)
 {
 	struct kiosk	*k = arg;
 	struct run	*r = k->r;
 	struct txn	*t = k->tx;
-	struct card	*cd;
-	EVP_MD_CTX	*md;
-	uint8_t		 sig[512];
-	size_t		 siglen = sizeof(sig);
-	uint32_t	 dt = answered(k);
-	double		 ts;
+	struct card	*cd = &k->cards[t->card];
 	uint64_t	 id;
 
-	if (e->kind != BACKEND_OK) {
-		handle_error(k, e);
-		return;
-	}
-	req_sample(k, ST_SESSION, dt);
-	memcpy(t->session_id, s->session_id, sizeof(t->session_id));
-	memcpy(t->challenge, s->challenge, sizeof(t->challenge));
-	t->sessions++;
-	cd = &k->cards[t->card];
-	/* The card: sha256WithRSAEncryption over the raw challenge. */
-	ts = now_s();
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, cd->key) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, t->challenge,
-	    sizeof(t->challenge)) != 1)
+	if (sig == NULL)
 		fatalx("card %s: RSA signature failed", cd->name);
-	EVP_MD_CTX_free(md);
-	r->c.sign_s += now_s() - ts;
+	r->c.sign_s += secs;
 	r->c.signatures++;
 	if (ensure_backend(k) == -1) {
 		tx_end(k, TX_GAVE_UP, "no backend");
@@ -528,6 +508,32 @@ on_session(const struct backend_error *e, const struct backend_session *s,
 	if (id == 0)
 		fatalx("kiosk %s: cannot queue auth", k->id);
 	submitted(k, ST_AUTH, id);
+}
+
+static void
+on_session(const struct backend_error *e, const struct backend_session *s,
+    void *arg)
+{
+	struct kiosk	*k = arg;
+	struct txn	*t = k->tx;
+	uint32_t	 dt = answered(k);
+
+	if (e->kind != BACKEND_OK) {
+		handle_error(k, e);
+		return;
+	}
+	req_sample(k, ST_SESSION, dt);
+	memcpy(t->session_id, s->session_id, sizeof(t->session_id));
+	memcpy(t->challenge, s->challenge, sizeof(t->challenge));
+	t->sessions++;
+	/*
+	 * The card: sha256WithRSAEncryption over the raw challenge, made by
+	 * a signer thread as a card would on its own chip.  No request of
+	 * this kiosk is in flight meanwhile, so nothing else moves it.
+	 */
+	if (cardpool_sign(k->r->cards, k->cards[t->card].key, t->challenge,
+	    on_card_signed, k) == -1)
+		fatalx("kiosk %s: cannot queue a card signature", k->id);
 }
 
 static void
@@ -903,6 +909,8 @@ run_free(struct run *r)
 	if (r->sig_poll != NULL)
 		event_free(r->sig_poll);
 	r->kill_ev = r->progress_ev = r->sig_poll = NULL;
+	cardpool_free(r->cards);
+	r->cards = NULL;
 	docverify_key_free(r->dockey);
 	r->dockey = NULL;
 	if (r->base != NULL)
@@ -922,6 +930,10 @@ run_transactions(struct run *r)
 
 	if (common_setup(r) == -1) {
 		log_warnx("cannot set up the event loop");
+		return -1;
+	}
+	if ((r->cards = cardpool_new(r->base, LOAD_SIGNERS)) == NULL) {
+		log_warnx("cannot start the card signers");
 		return -1;
 	}
 	if ((size_t)snprintf(path, sizeof(path), "%s/docsign.crt", f->pki) >=
