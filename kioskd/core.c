@@ -50,6 +50,8 @@ struct core {
 	struct proc		*printer;
 	struct event		*timer;
 	struct event		*defer;
+	struct event		*reload_ev;	/* workers wait for a new conf */
+	int			 reload_pending;
 	int			 stopping;
 
 	/* exactly once: the journal, the payment device, the settlement */
@@ -1219,8 +1221,34 @@ on_term(int sig, void *arg)
 	proc_shutdown(&grace, stopped, NULL);
 }
 
-/* Reload: a new configuration only when it is valid; the socket path and
-   the workers' settings apply at the next start of each. */
+/*
+ * After a reload the workers are stopped in order and started again with
+ * the new configuration, once no resident's session is in flight: a card,
+ * a center request or a print job of a transaction never moves to another
+ * configuration half-way.  Settlement tolerates a worker's end (it asks
+ * again later).  Tried again every second until then.
+ */
+static void
+reload_workers(evutil_socket_t fd, short ev, void *arg)
+{
+	struct timeval tv = { 1, 0 };
+
+	if (!core.reload_pending || core.stopping)
+		return;
+	if (session_id(core.s) != 0) {
+		if (evtimer_add(core.reload_ev, &tv) == -1)
+			log_warnx("cannot arm the reload timer");
+		return;
+	}
+	core.reload_pending = 0;
+	log_info("restarting the workers with the new configuration");
+	proc_recycle(core.card);
+	proc_recycle(core.backend);
+	proc_recycle(core.printer);
+}
+
+/* Reload: a new configuration only when it is valid; the socket path
+   applies at the next start, the workers' settings once they are idle. */
 static void
 on_hup(void *arg)
 {
@@ -1249,7 +1277,9 @@ on_hup(void *arg)
 	docverify_key_free(core.dockey);
 	core.conf = nc;
 	core.dockey = nk;
-	log_info("configuration reloaded; workers take it when restarted");
+	log_info("configuration reloaded");
+	core.reload_pending = 1;
+	reload_workers(-1, 0, NULL);
 }
 
 /* --- run ----------------------------------------------------------------- */
@@ -1319,8 +1349,10 @@ core_run(struct kiosk_conf *conf, const char *conf_path)
 		goto out;
 	}
 	core.timer = evtimer_new(core.base, timer_cb, NULL);
+	core.reload_ev = evtimer_new(core.base, reload_workers, NULL);
 	core.defer = event_new(core.base, -1, 0, defer_cb, NULL);
-	if (core.timer == NULL || core.defer == NULL) {
+	if (core.timer == NULL || core.defer == NULL ||
+	    core.reload_ev == NULL) {
 		log_warnx("out of memory");
 		goto out;
 	}
@@ -1374,6 +1406,8 @@ out:
 		event_free(core.timer);
 	if (core.defer != NULL)
 		event_free(core.defer);
+	if (core.reload_ev != NULL)
+		event_free(core.reload_ev);
 	docverify_key_free(core.dockey);
 	config_free(core.conf);
 	/* the base stays: proc.c keeps its signal events on it */

@@ -40,6 +40,7 @@ struct proc {
 	int			 up;		/* HELLO received */
 	int			 in_msg;	/* inside the msg hook */
 	int			 killed;	/* we sent SIGKILL */
+	int			 recycle;	/* stopped for a new argument */
 	struct timespec		 started;
 	struct timeval		 delay;		/* next restart delay */
 	struct event		*restart_ev;
@@ -172,6 +173,22 @@ proc_link_down(struct proc *p, int sig)
 }
 
 void
+proc_recycle(struct proc *p)
+{
+	struct timeval grace = { 2, 0 };
+
+	if (proc_stopping || p->pid <= 0)
+		return;		/* a worker that is down starts with it anyway */
+	p->recycle = 1;
+	if (p->peer != NULL && msg_compose(p->peer, MSG_SHUTDOWN, 0, NULL,
+	    0) == 0) {
+		if (event_add(p->kill_ev, &grace) == -1)
+			log_warnx("%s: cannot arm the kill timer", p->name);
+	} else
+		proc_link_down(p, SIGKILL);
+}
+
+void
 proc_fail(struct proc *p, const char *why)
 {
 	log_warnx("worker %s[%ld]: %s", p->name, (long)p->pid, why);
@@ -296,7 +313,18 @@ proc_reaped(struct proc *p, int st)
 	}
 	p->up = 0;
 
-	if (!proc_stopping) {
+	if (!proc_stopping && p->recycle) {
+		/* asked to stop for a new configuration: back at once */
+		p->recycle = 0;
+		ex.restart = 1;
+		timerclear(&ex.delay);
+		if (event_add(p->restart_ev, &ex.delay) == -1) {
+			log_warnx("%s: cannot arm the restart timer", p->name);
+			ex.restart = 0;
+		}
+		log_info("worker %s[%ld] stopped (%s) to take the new "
+		    "configuration", p->name, (long)ex.pid, ex.desc);
+	} else if (!proc_stopping) {
 		up_ms = mono_ms() - ((long long)p->started.tv_sec * 1000 +
 		    p->started.tv_nsec / 1000000);
 		if (up_ms >= tv_ms(&backoff_stable))

@@ -80,6 +80,12 @@ int		 proc_send(struct proc *, uint32_t type, uint64_t sid,
 		    const void *data, size_t len);
 int		 proc_sendv(struct proc *, uint32_t type, uint64_t sid,
 		    const struct iovec *iov, int iovcnt);
+/*
+ * Stop a worker in order (MSG_SHUTDOWN, SIGKILL after 2 s) and start it
+ * again at once with the argument of proc_set_arg(), without backoff.  The
+ * down hook runs as for any end: call it only when nothing is in flight.
+ */
+void		 proc_recycle(struct proc *);
 /* The worker misbehaved (malformed payload...): drop the link, SIGKILL it,
    the down hook and a restart follow.  Safe inside the msg hook. */
 void		 proc_fail(struct proc *, const char *why);

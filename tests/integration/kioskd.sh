@@ -277,6 +277,42 @@ check "smartphone token: the document printed" printed_matches "$iid"
 stop_vcard
 wait_idle
 
+# --- SIGHUP: a new configuration reaches the workers once no session is in flight -----------
+backend_pid() { pgrep -P "$kioskd_pid" -x kioskd-backend; }
+# wait_workers OLD_BACKEND: a new backend worker, and kioskd idle again
+wait_workers() {
+	local n=0
+	until [ -n "$(backend_pid)" ] && [ "$(backend_pid)" != "$1" ] || [ $n -gt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	wait_idle
+}
+DEAD=$((CPORT + 97))	# nothing listens there
+old=$(backend_pid)
+sed -i "s|url \"https://127.0.0.1:$CPORT\"|url \"https://127.0.0.1:$DEAD\"|" "$T/kioskd.conf"
+kill -HUP "$kioskd_pid"
+wait_workers "$old"
+check "SIGHUP: the backend worker was started again (new pid)" test -n "$(backend_pid)" -a "$(backend_pid)" != "$old"
+check "SIGHUP: kioskd logged the restart for the new configuration" \
+    grep -q "restarting the workers with the new configuration" "$T/kioskd.log"
+card frank
+rows=$(count_rows)
+resident frank-hup --pin 1234 --expect aborted:center_unreachable
+expect_eq "SIGHUP: the next session uses the new center address (unreachable)" "$RC" 0
+expect_eq "SIGHUP: nothing reached the old center" "$(count_rows)" "$rows"
+stop_vcard
+wait_idle
+old=$(backend_pid)
+sed -i "s|url \"https://127.0.0.1:$DEAD\"|url \"https://127.0.0.1:$CPORT\"|" "$T/kioskd.conf"
+kill -HUP "$kioskd_pid"
+wait_workers "$old"
+card frank
+resident frank-hup2 --pin 1234
+expect_eq "SIGHUP back: the next session is issued by the center again" "$RC" 0
+stop_vcard
+wait_idle
+
 # --- outside service hours: refused before the card or the center ---------------------------
 stop_kioskd
 h=$(TZ=Asia/Tokyo date +%H)
