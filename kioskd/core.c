@@ -1176,8 +1176,13 @@ worker_down(struct proc *p, const struct proc_exit *ex, void *arg)
 {
 	if (core.stopping)
 		return;
-	log_warnx("worker %s ended (%s)%s", proc_name(p), ex->desc,
-	    session_id(core.s) != 0 ? ": failing the session in flight" : "");
+	if (ex->recycled)
+		log_info("worker %s ended (%s) for the new configuration",
+		    proc_name(p), ex->desc);
+	else
+		log_warnx("worker %s ended (%s)%s", proc_name(p), ex->desc,
+		    session_id(core.s) != 0 ? ": failing the session in flight" :
+		    "");
 	if (p == core.printer) {
 		core.printer_known = 0;
 		settle_printer_down(core.settle);

@@ -316,6 +316,7 @@ proc_reaped(struct proc *p, int st)
 	if (!proc_stopping && p->recycle) {
 		/* asked to stop for a new configuration: back at once */
 		p->recycle = 0;
+		ex.recycled = 1;
 		ex.restart = 1;
 		timerclear(&ex.delay);
 		if (event_add(p->restart_ev, &ex.delay) == -1) {

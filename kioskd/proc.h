@@ -40,6 +40,7 @@ struct proc_exit {
 	int		signo;		/* killed by this signal, else 0 */
 	int		status;		/* exit status when signo == 0 */
 	int		restart;	/* 1: a restart is scheduled */
+	int		recycled;	/* 1: stopped by proc_recycle() */
 	struct timeval	delay;		/* ... after this long */
 	char		desc[64];	/* "exit 0", "signal 9 (Killed)" */
 };
