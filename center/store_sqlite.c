@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -614,6 +615,20 @@ sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/*
+ * Before SQLite's first use in the process: no memory statistics.  With
+ * them on (the default) every sqlite3_malloc() and sqlite3_free() takes
+ * one process-wide mutex, and the handler threads of a center queue on it
+ * (a futex call per contended allocation).  We never read the statistics.
+ */
+static pthread_once_t sq_once = PTHREAD_ONCE_INIT;
+
+static void
+sq_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 void *
 store_sqlite_open(const char *path, int flags, char *err, size_t errlen)
 {
@@ -622,6 +637,7 @@ store_sqlite_open(const char *path, int flags, char *err, size_t errlen)
 	const char *mode;
 	int oflags, rc;
 
+	(void)pthread_once(&sq_once, sq_configure);
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

@@ -25,7 +25,6 @@ struct writer {
 
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;	/* ops queued, or stopping */
-	pthread_cond_t		 done_cv;	/* a batch finished */
 	struct writer_op	*head, *tail;
 	size_t			 async_queued;
 	int			 stopping;
@@ -37,6 +36,15 @@ struct writer {
 	int			 ckpt_stopping;
 	int			 wal_frames;	/* after the last commit */
 	int			 ckpt_frames;	/* the WAL the last checkpoint saw */
+};
+
+/*
+ * One caller of writer_run(): woken alone once all of its operations are
+ * done, rather than every waiting handler after every batch.
+ */
+struct writer_waiter {
+	pthread_cond_t	 cv;
+	size_t		 remaining;
 };
 
 static void
@@ -245,10 +253,15 @@ writer_main(void *arg)
 				op->next = async;
 				async = op;
 				w->async_queued--;
-			} else
+			} else {
 				op->done = 1;
+				/* the caller needs w->mu to return: op and
+				   its waiter stay valid until we unlock */
+				if (--op->waiter->remaining == 0)
+					(void)pthread_cond_signal(
+					    &op->waiter->cv);
+			}
 		}
-		(void)pthread_cond_broadcast(&w->done_cv);
 		if (async != NULL) {
 			unlock(&w->mu);
 			for (op = async; op != NULL; op = next) {
@@ -342,7 +355,6 @@ writer_free(struct writer *w)
 	if (w->gate != -1)
 		(void)close(w->gate);
 	(void)pthread_cond_destroy(&w->work_cv);
-	(void)pthread_cond_destroy(&w->done_cv);
 	(void)pthread_cond_destroy(&w->ckpt_cv);
 	(void)pthread_mutex_destroy(&w->mu);
 	(void)pthread_mutex_destroy(&w->ckpt_mu);
@@ -365,7 +377,6 @@ writer_start(const char *db, char *err, size_t errlen)
 	if (pthread_mutex_init(&w->mu, NULL) != 0 ||
 	    pthread_mutex_init(&w->ckpt_mu, NULL) != 0 ||
 	    pthread_cond_init(&w->work_cv, NULL) != 0 ||
-	    pthread_cond_init(&w->done_cv, NULL) != 0 ||
 	    pthread_cond_init(&w->ckpt_cv, NULL) != 0) {
 		(void)snprintf(err, errlen, "pthread init failed");
 		if (w->gate != -1)
@@ -427,20 +438,28 @@ writer_stop(struct writer *w)
 int
 writer_run(struct writer *w, struct writer_op *ops, size_t n)
 {
+	struct writer_waiter wt;
 	size_t i;
-	int all;
 
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++) {
 		ops[i].done = 0;
 		ops[i].free_fn = NULL;
+		ops[i].waiter = &wt;
 		ops[i].next = i + 1 < n ? &ops[i + 1] : NULL;
 		op_fail(&ops[i], STORE_ERR, "not run");
 	}
+	if (pthread_cond_init(&wt.cv, NULL) != 0) {
+		for (i = 0; i < n; i++)
+			op_fail(&ops[i], STORE_ERR, "pthread_cond_init");
+		return -1;
+	}
+	wt.remaining = n;
 	lock(&w->mu);
 	if (w->stopping) {
 		unlock(&w->mu);
+		(void)pthread_cond_destroy(&wt.cv);
 		for (i = 0; i < n; i++)
 			op_fail(&ops[i], STORE_ERR, "the writer has stopped");
 		return -1;
@@ -451,14 +470,10 @@ writer_run(struct writer *w, struct writer_op *ops, size_t n)
 		w->head = &ops[0];
 	w->tail = &ops[n - 1];
 	(void)pthread_cond_signal(&w->work_cv);
-	for (;;) {
-		for (all = 1, i = 0; i < n && all; i++)
-			all = ops[i].done;
-		if (all)
-			break;
-		(void)pthread_cond_wait(&w->done_cv, &w->mu);
-	}
+	while (wt.remaining > 0)
+		(void)pthread_cond_wait(&wt.cv, &w->mu);
 	unlock(&w->mu);
+	(void)pthread_cond_destroy(&wt.cv);
 	return 0;
 }
 

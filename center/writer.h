@@ -46,6 +46,7 @@ struct writer_op {
 	char		 err[256];
 	/* private to writer.c */
 	int		 done;
+	struct writer_waiter *waiter;	/* the caller of writer_run() */
 	void		(*free_fn)(void *);
 	struct writer_op *next;
 };
