@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -48,18 +49,29 @@ struct cardpool {
 	struct event	*ev;
 };
 
+/* This thread's CPU time: the signature's cost, not the wait for a core. */
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == -1)
+		return now_s();
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 job_sign(struct sign_job *j)
 {
 	EVP_MD_CTX *md;
-	double t0 = now_s();
+	double t0 = thread_cpu_s();
 
 	j->siglen = sizeof(j->sig);
 	j->ok = (md = EVP_MD_CTX_new()) != NULL &&
 	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, j->key) == 1 &&
 	    EVP_DigestSign(md, j->sig, &j->siglen, j->msg, sizeof(j->msg)) == 1;
 	EVP_MD_CTX_free(md);
-	j->secs = now_s() - t0;
+	j->secs = thread_cpu_s() - t0;
 }
 
 static void *

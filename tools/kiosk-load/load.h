@@ -222,7 +222,7 @@ struct run_counts {
 };
 
 /* ---- the cards' signatures, off the loop (cardpool.c) ---- */
-/* sig is NULL when the signature failed; secs is the time it took. */
+/* sig is NULL when the signature failed; secs is the CPU time it took. */
 typedef void	(*cardpool_done_fn)(void *arg, const uint8_t *sig,
 		    size_t siglen, double secs);
 struct cardpool;
