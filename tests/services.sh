@@ -40,7 +40,13 @@ services_start_pcscd() {
 	_i=0
 	until (exec 3<>/dev/tcp/127.0.0.1/40001) 2>/dev/null; do
 		_i=$((_i + 1))
-		[ $_i -gt 100 ] && { services_log "vpcd port 40001 not listening"; return 1; }
+		if [ $_i -gt 300 ] || ! kill -0 "$(cat "$_run/pcscd.pid")" 2>/dev/null; then
+			# seen once on a busy machine: say why, for the next time
+			services_log "vpcd port 40001 not listening after ${_i}00 ms; pcscd's log and the port:"
+			tail -n 30 "$_run/pcscd.log" >&2
+			ss -tanp 2>/dev/null | grep -E ':4000[12] ' >&2
+			return 1
+		fi
 		sleep 0.1
 	done
 	services_log "pcscd up (socket $PCSCLITE_CSOCK_NAME, vpcd 40001/40002)"
