@@ -44,8 +44,8 @@ found(struct api_worker *w, struct api_job *j, int rc, const char *op,
 	return -1;
 }
 
-int
-api_records_load(struct api_worker *w, struct api_job *j, unsigned what,
+static int
+records_read(struct api_worker *w, struct api_job *j, unsigned what,
     time_t now, struct api_records *r)
 {
 	struct resident other;
@@ -102,6 +102,25 @@ api_records_load(struct api_worker *w, struct api_job *j, unsigned what,
 		}
 	}
 	return 0;
+}
+
+/* The records of one request come from one snapshot of the database. */
+int
+api_records_load(struct api_worker *w, struct api_job *j, unsigned what,
+    time_t now, struct api_records *r)
+{
+	int rc, ret;
+
+	if ((rc = store_read_begin(w->st)) != STORE_OK) {
+		api_store_error(j, w, rc, "records snapshot");
+		return -1;
+	}
+	ret = records_read(w, j, what, now, r);
+	if ((rc = store_read_end(w->st)) != STORE_OK && ret == 0) {
+		api_store_error(j, w, rc, "records snapshot");
+		return -1;
+	}
+	return ret;
 }
 
 int

@@ -202,6 +202,20 @@ store_batch_end(struct store *s, int commit)
 }
 
 int
+store_read_begin(struct store *s)
+{
+	CALL_RESET(s);
+	return s->ops->read_begin(s->impl);
+}
+
+int
+store_read_end(struct store *s)
+{
+	CALL_RESET(s);
+	return s->ops->read_end(s->impl);
+}
+
+int
 store_op_begin(struct store *s)
 {
 	CALL_RESET(s);

@@ -296,6 +296,14 @@ int	store_batch_end(struct store *, int commit);
  */
 int	store_op_begin(struct store *);
 int	store_op_end(struct store *, int keep);
+/*
+ * One snapshot for several reads (the records of one request): every read
+ * between read_begin and read_end sees the database as of the first of
+ * them, and the connection checks for other writers' commits once instead
+ * of before each statement.  Reads only: writes go through the writer.
+ */
+int	store_read_begin(struct store *);
+int	store_read_end(struct store *);
 int	store_batch_alive(struct store *);
 /*
  * Checkpoints off the commit path: with a WAL hook set, this connection no
@@ -509,6 +517,8 @@ struct store_ops {
 	int	(*schema_version)(void *, int *);
 	int	(*batch_begin)(void *);
 	int	(*batch_end)(void *, int);
+	int	(*read_begin)(void *);
+	int	(*read_end)(void *);
 	int	(*household_insert)(void *, struct household *);
 	int	(*household_set_head)(void *, int64_t, int64_t);
 	int	(*resident_insert)(void *, struct resident *);

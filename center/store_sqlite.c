@@ -830,6 +830,32 @@ sq_batch_begin(void *h)
 	return STORE_OK;
 }
 
+/* A read snapshot: a deferred BEGIN; the reads inside use savepoints. */
+static int
+sq_read_begin(void *h)
+{
+	struct sq *q = h;
+	int rc;
+
+	if (q->batch)
+		return sq_errx(q, STORE_ERR, "%s", "a transaction is open");
+	if ((rc = sq_run(q, "BEGIN")) != STORE_OK)
+		return rc;
+	q->batch = 1;
+	return STORE_OK;
+}
+
+static int
+sq_read_end(void *h)
+{
+	struct sq *q = h;
+
+	if (!q->batch)
+		return sq_errx(q, STORE_ERR, "%s", "no snapshot open");
+	q->batch = 0;
+	return tx_commit(q);
+}
+
 static int
 sq_batch_end(void *h, int commit)
 {
@@ -2761,6 +2787,8 @@ const struct store_ops store_sqlite_ops = {
 	.schema_version = sq_schema_version,
 	.batch_begin = sq_batch_begin,
 	.batch_end = sq_batch_end,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 	.household_insert = sq_household_insert,
 	.household_set_head = sq_household_set_head,
 	.resident_insert = sq_resident_insert,

@@ -1254,6 +1254,41 @@ test_writer(void)
 	writer_stop(w);
 }
 
+/*
+ * store_read_begin/end: the reads of one request see one snapshot; a row
+ * another connection commits meanwhile shows only after read_end.
+ */
+static void
+test_read_snapshot(void)
+{
+	struct store *a, *b;
+	struct session se, got;
+
+	if ((a = open_db("town.db")) == NULL || (b = open_db("town.db")) ==
+	    NULL) {
+		T_CHECK(0, "snapshot: open");
+		if (a != NULL)
+			store_close(a);
+		return;
+	}
+	se = mksession("snapshot-session-01", "S0001-T01", 1751418000);
+	T_CHECK(store_read_begin(a) == STORE_OK, "snapshot: begins");
+	T_CHECK(store_read_begin(a) != STORE_OK, "snapshot: not twice");
+	T_CHECK(store_session_get(a, "snapshot-session-01", &got) ==
+	    STORE_NOTFOUND, "snapshot: the row is not there yet");
+	T_CHECK(store_session_create(b, &se) == STORE_OK,
+	    "snapshot: another connection commits the row");
+	T_CHECK(store_session_get(a, "snapshot-session-01", &got) ==
+	    STORE_NOTFOUND, "snapshot: still the database as it was");
+	T_CHECK(store_read_end(a) == STORE_OK, "snapshot: ends");
+	T_CHECK(store_read_end(a) != STORE_OK, "snapshot: no second end");
+	T_CHECK(store_session_get(a, "snapshot-session-01", &got) ==
+	    STORE_OK && strcmp(got.kiosk_id, "S0001-T01") == 0,
+	    "snapshot: after it, the committed row is seen");
+	store_close(a);
+	store_close(b);
+}
+
 struct t_gate_call {
 	struct writer	*w;
 	struct t_result	 r;
@@ -1514,6 +1549,7 @@ main(void)
 	store_close(s);
 	test_concurrency();
 	test_writer();
+	test_read_snapshot();
 	test_writer_gate();
 	test_writer_processes();
 	test_determinism();
