@@ -48,7 +48,7 @@ struct http_server {
 	int			 nstarted;
 	pthread_t		*threads;
 	struct api_worker	*workers;
-	struct api_worker	 loop_worker;	/* routes run in the loop */
+	struct api_worker	 loop_worker;	/* routes run in loop */
 	int			 notify[2];	/* workers -> loop */
 	struct event		*notify_ev;
 	struct event		*purge_ev;

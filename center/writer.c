@@ -21,7 +21,7 @@ struct writer {
 	pthread_t		 thread;
 	pthread_t		 ckpt_thread;
 	int			 started, ckpt_started;
-	int			 gate;		/* DB-writer lock file, or -1 */
+	int			 gate;		/* <db>-writer, or -1 */
 
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;	/* ops queued, or stopping */

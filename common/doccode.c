@@ -188,7 +188,8 @@ doccode_from_content(const char *content, size_t len, struct doccode *code)
 	rc = doccode_fill(code,
 	    json_string_value(json_object_get(root, "issuance_id")),
 	    json_string_value(json_object_get(root, "document")),
-	    json_string_value(json_object_get(root, "issued_at")), content, len);
+	    json_string_value(json_object_get(root, "issued_at")), content,
+	    len);
 	json_decref(root);
 	return rc;
 }

@@ -50,7 +50,7 @@ struct core {
 	struct proc		*printer;
 	struct event		*timer;
 	struct event		*defer;
-	struct event		*reload_ev;	/* workers wait for a new conf */
+	struct event		*reload_ev;	/* workers get the new conf */
 	int			 reload_pending;
 	int			 stopping;
 
@@ -1181,8 +1181,8 @@ worker_down(struct proc *p, const struct proc_exit *ex, void *arg)
 		    proc_name(p), ex->desc);
 	else
 		log_warnx("worker %s ended (%s)%s", proc_name(p), ex->desc,
-		    session_id(core.s) != 0 ? ": failing the session in flight" :
-		    "");
+		    session_id(core.s) != 0 ?
+		    ": failing the session in flight" : "");
 	if (p == core.printer) {
 		core.printer_known = 0;
 		settle_printer_down(core.settle);

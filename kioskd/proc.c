@@ -40,7 +40,7 @@ struct proc {
 	int			 up;		/* HELLO received */
 	int			 in_msg;	/* inside the msg hook */
 	int			 killed;	/* we sent SIGKILL */
-	int			 recycle;	/* stopped for a new argument */
+	int			 recycle;	/* stopped for a new arg */
 	struct timespec		 started;
 	struct timeval		 delay;		/* next restart delay */
 	struct event		*restart_ev;
@@ -178,7 +178,7 @@ proc_recycle(struct proc *p)
 	struct timeval grace = { 2, 0 };
 
 	if (proc_stopping || p->pid <= 0)
-		return;		/* a worker that is down starts with it anyway */
+		return;	/* a worker that is down starts with it anyway */
 	p->recycle = 1;
 	if (p->peer != NULL && msg_compose(p->peer, MSG_SHUTDOWN, 0, NULL,
 	    0) == 0) {

@@ -34,8 +34,8 @@ struct docverify_key;
 #define LOAD_EXTRA_ARGS_MAX	32
 #define LOAD_DOCS_MAX		8
 #define LOAD_RUNID_LEN		8	/* hex chars in idempotency keys */
-#define LOAD_CHALLENGE_LEN	32	/* the center's challenges (API.md) */
-#define LOAD_SIGNERS		2	/* threads making card signatures */
+#define LOAD_CHALLENGE_LEN	32	/* challenge bytes (API.md) */
+#define LOAD_SIGNERS		2	/* card signing threads */
 
 /* SIGINT/SIGTERM received (kiosk-load.c): setup gives up, a run stops
    starting transactions at the first and breaks off at the second. */
@@ -69,7 +69,7 @@ struct load_config {
 	int		 ndocs;
 	double		 void_rate;		/* share reported "failed" */
 	double		 rate;			/* tx/s, 0: closed loop */
-	long		 warmup;		/* unmeasured first tx; -1: default */
+	long		 warmup;		/* not measured; -1: default */
 	int		 timeout_ms;		/* backend request timeout */
 	int		 tx_timeout_ms;		/* give up retrying after */
 	int		 self_test_corrupt;
@@ -228,8 +228,8 @@ typedef void	(*cardpool_done_fn)(void *arg, const uint8_t *sig,
 struct cardpool;
 struct cardpool	*cardpool_new(struct event_base *, int nthreads);
 /* sha256WithRSAEncryption over msg[LOAD_CHALLENGE_LEN]; done in the loop. */
-int		 cardpool_sign(struct cardpool *, EVP_PKEY *, const uint8_t *msg,
-		    cardpool_done_fn, void *arg);
+int		 cardpool_sign(struct cardpool *, EVP_PKEY *,
+		    const uint8_t *msg, cardpool_done_fn, void *arg);
 void		 cardpool_free(struct cardpool *);
 
 struct run {
@@ -249,7 +249,7 @@ struct run {
 	struct samples		 lat_tx;	/* whole transactions */
 	struct samples		 lat_req[4];	/* session, auth, issue, result */
 	double			 t0, t1;
-	double			 tm;		/* measuring from (after warm-up) */
+	double			 tm;		/* after the warm-up */
 	long			 measured;	/* done after the warm-up */
 	time_t			 wall0;
 	struct event		*kill_ev;
