@@ -130,10 +130,11 @@ proc_pid(const struct proc *p)
 	return p->pid;
 }
 
+/* A worker being recycled is on its way out: nothing new for it. */
 int
 proc_is_up(const struct proc *p)
 {
-	return p->up;
+	return p->up && !p->recycle;
 }
 
 void

@@ -85,6 +85,7 @@ int		 proc_sendv(struct proc *, uint32_t type, uint64_t sid,
  * Stop a worker in order (MSG_SHUTDOWN, SIGKILL after 2 s) and start it
  * again at once with the argument of proc_set_arg(), without backoff.  The
  * down hook runs as for any end: call it only when nothing is in flight.
+ * From the call on, proc_is_up() is 0 until the new worker says HELLO.
  */
 void		 proc_recycle(struct proc *);
 /* The worker misbehaved (malformed payload...): drop the link, SIGKILL it,

@@ -322,7 +322,7 @@ main(void)
 	struct msg_ping ping = { 0xfeedbeefcafef00dULL };
 	struct proc *p, *q, *r;
 	pid_t old;
-	int pfd[2], want, ok, i;
+	int pfd[2], want, ok, i, clean0;
 	long long t0, t1;
 	char fdreq[32];
 	long long delays[3];
@@ -411,6 +411,19 @@ main(void)
 	T_CHECK(delays[0] == 800 && delays[1] == 800 && delays[2] == 800,
 	    "backoff capped at the ceiling");
 
+	/* Recycled: stopped in order, back at once despite the backoff. */
+	old = proc_pid(p);
+	want = S.ups + 1;
+	proc_recycle(p);
+	T_CHECK(!proc_is_up(p), "recycle: not up from the call on");
+	T_CHECK(wait_for(&S.ups, want, 3000) && proc_pid(p) != old &&
+	    proc_is_up(p), "recycle: started again, up");
+	T_CHECK(S.last_exit.recycled && S.last_exit.signo == 0 &&
+	    S.last_exit.status == 0 && S.last_exit.restart &&
+	    !timerisset(&S.last_exit.delay),
+	    "recycle: a clean exit and a restart without delay");
+	T_CHECK(echo_once(p, "recycled"), "recycle: echo works");
+
 	/* Spawn argument errors. */
 	errno = 0;
 	T_CHECK(proc_spawn("a-name-that-is-too-long", MSG_ROLE_TEST,
@@ -435,12 +448,14 @@ main(void)
 	T_CHECK(r != NULL, "spawn a stubborn worker");
 	wait_for(&S.done, 1, 100);	/* let it start */
 	want = S.downs;
+	clean0 = S.clean_exits;
 	t0 = now_ms();
 	proc_shutdown(&grace, stop_done, NULL);
 	T_CHECK(wait_for(&S.done, 1, 5000), "shutdown completes");
 	t1 = now_ms();
 	T_CHECK(S.downs == want + 3, "three workers reaped");
-	T_CHECK(S.clean_exits == 2, "echo workers left cleanly at SHUTDOWN");
+	T_CHECK(S.clean_exits - clean0 == 2,
+	    "echo workers left cleanly at SHUTDOWN");
 	T_CHECK(S.last_exit.signo == SIGKILL && !S.last_exit.restart,
 	    "stubborn worker killed after two graces, no restart");
 	T_CHECK(t1 - t0 >= 550 && t1 - t0 < 3000, "escalation took two graces");
