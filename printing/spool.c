@@ -337,18 +337,24 @@ queue_uri(http_t *http, const char *queue, char *uri, size_t urilen,
 	return SPOOL_OK;
 }
 
+/* An operation on `what` ("printer-uri" or "job-uri") uri, as us. */
 static ipp_t *
-new_request(ipp_op_t op, const char *printer_uri)
+uri_request(ipp_op_t op, const char *what, const char *uri)
 {
 	ipp_t *req;
 
 	if ((req = ippNewRequest(op)) == NULL)
 		return NULL;
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL,
-	    printer_uri);
+	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, what, NULL, uri);
 	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME,
 	    "requesting-user-name", NULL, cupsUser());
 	return req;
+}
+
+static ipp_t *
+new_request(ipp_op_t op, const char *printer_uri)
+{
+	return uri_request(op, "printer-uri", printer_uri);
 }
 
 /* A request about CUPS job job_id (its job-uri on the server). */
@@ -356,16 +362,9 @@ static ipp_t *
 new_job_request(ipp_op_t op, int job_id)
 {
 	char uri[HTTP_MAX_URI];
-	ipp_t *req;
 
 	(void)snprintf(uri, sizeof(uri), "ipp://localhost/jobs/%d", job_id);
-	if ((req = ippNewRequest(op)) == NULL)
-		return NULL;
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "job-uri", NULL,
-	    uri);
-	ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_NAME,
-	    "requesting-user-name", NULL, cupsUser());
-	return req;
+	return uri_request(op, "job-uri", uri);
 }
 
 /* The queue's attributes (format choice, device-uri). */

@@ -36,27 +36,16 @@ ocsp_ok() {
 	    -url "http://127.0.0.1:$OPORT" -CAfile "$P/auth-ca.crt" 2>&1 | grep -q "auth.crt:"
 }
 start_ocsp() {
-	local i=0
 	openssl ocsp -index "$P/index.txt" -port "$OPORT" -rsigner "$P/ocsp.crt" \
 	    -rkey "$P/ocsp.key" -CA "$P/auth-ca.crt" -nmin 5 >>"$T/ocsp.log" 2>&1 &
 	ocsp_pid=$!
 	lib_pids="$lib_pids $ocsp_pid"
-	while [ $i -lt 50 ]; do
-		ocsp_ok && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$ocsp_pid" 50 ocsp_ok
 }
-stop_ocsp() {
-	[ -n "$ocsp_pid" ] || return 0
-	kill "$ocsp_pid" 2>/dev/null
-	wait "$ocsp_pid" 2>/dev/null
-	ocsp_pid=""
-}
+stop_ocsp() { stop_bg ocsp_pid; }
 
+center_up() { (exec 3<>"/dev/tcp/127.0.0.1/$CPORT") 2>/dev/null; }
 start_center() {
-	local i=0
 	"$CENTERD" -d --db "$DB" --listen "127.0.0.1:$CPORT" \
 	    --cert "$P/center.crt" --key "$P/center.key" \
 	    --client-ca "$P/fleet-ca.crt" --auth-roots "$P/auth-ca.crt" \
@@ -68,13 +57,7 @@ start_center() {
 	    >>"$T/center.log" 2>&1 &
 	center_pid=$!
 	lib_pids="$lib_pids $center_pid"
-	while [ $i -lt 100 ]; do
-		(exec 3<>/dev/tcp/127.0.0.1/$CPORT) 2>/dev/null && return 0
-		kill -0 $center_pid 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$center_pid" 100 center_up
 }
 
 # write_conf FILE HOURS (PRINT_TIMEOUT, JOB_TIMEOUT: default 60s)
@@ -118,25 +101,14 @@ printer "$QUEUE" {
 CONF
 }
 
+kioskd_up() { [ -S "$SOCK" ] && card_worker_pid >/dev/null; }
 start_kioskd() {
-	local i=0
 	"$KIOSKD" -d -v -f "$1" >>"$T/kioskd.log" 2>&1 &
 	kioskd_pid=$!
 	lib_pids="$lib_pids $kioskd_pid"
-	while [ $i -lt 100 ]; do
-		[ -S "$SOCK" ] && card_worker_pid >/dev/null && return 0
-		kill -0 $kioskd_pid 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$kioskd_pid" 100 kioskd_up
 }
-stop_kioskd() {
-	[ -n "$kioskd_pid" ] || return 0
-	kill "$kioskd_pid" 2>/dev/null
-	wait "$kioskd_pid" 2>/dev/null
-	kioskd_pid=""
-}
+stop_kioskd() { stop_bg kioskd_pid; }
 card_worker_pid() { pgrep -P "$kioskd_pid" -x kioskd-card; }
 
 # card NAME [kiosk-vcard options]: put NAME's card on the reader; APDUs in $T/NAME.apdu

@@ -37,6 +37,29 @@ value() {
 	sed -n "s/^$1: //p" "$2" | head -n 1
 }
 
+# wait_until PID TRIES CMD...: run CMD every 0.1 s until it succeeds (0),
+# at most TRIES times; 1 as soon as process PID is gone, or on timeout
+wait_until() {
+	local pid=$1 tries=$2 i=0
+	shift 2
+	while [ $i -lt "$tries" ]; do
+		"$@" && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# stop_bg VAR: stop the background process whose pid is in $VAR, clear VAR
+stop_bg() {
+	local pid=${!1}
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	printf -v "$1" '%s' ""
+}
+
 lib_cleanup() {
 	local p
 	for p in $lib_pids; do kill "$p" 2>/dev/null; done

@@ -64,30 +64,20 @@ start_ocsp() {
 	    >>"$T/ocsp.log" 2>&1 &
 	ocsp_pid=$!
 	lib_pids="$lib_pids $ocsp_pid"
-	local i=0
-	while [ $i -lt 50 ]; do
-		ocsp_query alice >/dev/null 2>&1 && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$ocsp_pid" 50 ocsp_up
 }
+ocsp_up() { ocsp_query alice >/dev/null 2>&1; }
 # ocsp_query CARD: one query (also makes the responder re-read its index)
 ocsp_query() {
 	openssl ocsp -issuer "$P/auth-ca.crt" -cert "$P/cards/$1/auth.crt" \
 	    -url "http://127.0.0.1:$OPORT" -CAfile "$P/auth-ca.crt" 2>&1 |
 	    grep "auth.crt:"
 }
-stop_ocsp() {
-	[ -n "$ocsp_pid" ] || return 0
-	kill "$ocsp_pid" 2>/dev/null
-	wait "$ocsp_pid" 2>/dev/null
-	ocsp_pid=""
-}
+stop_ocsp() { stop_bg ocsp_pid; }
 
 # start_center PORT LOG [options...]: sets CPID
 start_center() {
-	local port=$1 log=$2 i=0
+	local port=$1 log=$2
 	shift 2
 	"$CENTERD" -d --db "$DB" --listen "127.0.0.1:$port" \
 	    --cert "$P/center.crt" --key "$P/center.key" \
@@ -100,14 +90,9 @@ start_center() {
 	    "$@" >>"$log" 2>&1 &
 	CPID=$!
 	lib_pids="$lib_pids $CPID"
-	while [ $i -lt 100 ]; do
-		[ "$(req_code S0001-T01 GET "$port" /v1/status)" = 200 ] && return 0
-		kill -0 $CPID 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_until "$CPID" 100 center_up "$port"
 }
+center_up() { [ "$(req_code S0001-T01 GET "$1" /v1/status)" = 200 ]; }
 
 # --- HTTP helpers -----------------------------------------------------------
 # req KIOSK METHOD PORT PATH [BODY [CONTENT-TYPE]]: body on stdout, then a
