@@ -816,44 +816,31 @@ fail:
 	return rc;
 }
 
+/* The outer transaction of a batch or a snapshot; inside, savepoints. */
 static int
-sq_batch_begin(void *h)
+tx_outer(struct sq *q, const char *begin)
 {
-	struct sq *q = h;
-	int rc;
-
-	if (q->batch)
-		return sq_errx(q, STORE_ERR, "%s", "batch already open");
-	if ((rc = sq_run(q, "BEGIN IMMEDIATE")) != STORE_OK)
-		return rc;
-	q->batch = 1;
-	return STORE_OK;
-}
-
-/* A read snapshot: a deferred BEGIN; the reads inside use savepoints. */
-static int
-sq_read_begin(void *h)
-{
-	struct sq *q = h;
 	int rc;
 
 	if (q->batch)
 		return sq_errx(q, STORE_ERR, "%s", "a transaction is open");
-	if ((rc = sq_run(q, "BEGIN")) != STORE_OK)
+	if ((rc = sq_run(q, begin)) != STORE_OK)
 		return rc;
 	q->batch = 1;
 	return STORE_OK;
 }
 
 static int
-sq_read_end(void *h)
+sq_batch_begin(void *h)
 {
-	struct sq *q = h;
+	return tx_outer(h, "BEGIN IMMEDIATE");
+}
 
-	if (!q->batch)
-		return sq_errx(q, STORE_ERR, "%s", "no snapshot open");
-	q->batch = 0;
-	return tx_commit(q);
+/* A read snapshot: a deferred BEGIN, ended like a batch (COMMIT). */
+static int
+sq_read_begin(void *h)
+{
+	return tx_outer(h, "BEGIN");
 }
 
 static int
@@ -862,13 +849,19 @@ sq_batch_end(void *h, int commit)
 	struct sq *q = h;
 
 	if (!q->batch)
-		return sq_errx(q, STORE_ERR, "%s", "no batch open");
+		return sq_errx(q, STORE_ERR, "%s", "no transaction open");
 	q->batch = 0;
 	if (!commit) {
 		tx_rollback(q);
 		return STORE_OK;
 	}
 	return tx_commit(q);
+}
+
+static int
+sq_read_end(void *h)
+{
+	return sq_batch_end(h, 1);
 }
 
 /*
