@@ -2,10 +2,12 @@
  * Group commit: the writer thread and the checkpointer (see writer.h).
  */
 #include <sys/file.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,11 @@ struct writer {
 	pthread_t		 ckpt_thread;
 	int			 started, ckpt_started;
 	int			 gate;		/* <db>-writer, or -1 */
+	int			 gate_held;
+	int			 gate_bypass;	/* gave up waiting for it */
+	int			 gate_timeout_ms;
+	timer_t			 gate_timer;	/* interrupts the wait */
+	int			 gate_timer_ok;
 
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;	/* ops queued, or stopping */
@@ -89,9 +96,14 @@ op_result(struct writer *w, struct writer_op *op, int rc)
  * and wakes it then, so the lock passes from one process to the next
  * without polling.  The gate only orders our own writers; SQLite's lock
  * still guards the database against everyone (seed, a second tool), and
- * a holder that dies lets go with its descriptor.  A process stopped in
- * the middle of a batch holds both locks; the others then wait for it,
- * as they would for SQLite's lock, without the busy timeout.
+ * a holder that dies lets go with its descriptor.
+ *
+ * A holder that is stopped (SIGSTOP, a debugger, a frozen container)
+ * keeps the gate without dying.  The wait for it is therefore bounded
+ * like SQLite's busy timeout: a timer signal interrupts the flock() after
+ * gate_timeout_ms, and the writer then goes on under SQLite's lock alone
+ * (which its busy handler bounds again), trying the gate without waiting
+ * before each later batch until it gets it back.
  */
 static int
 gate_open(const char *db, char *err, size_t errlen)
@@ -111,23 +123,125 @@ gate_open(const char *db, char *err, size_t errlen)
 	return fd;
 }
 
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id	_sigev_un._tid
+#endif
+
 static void
-gate_enter(struct writer *w)
+gate_alarm(int sig)
 {
+	(void)sig;	/* only there to interrupt flock() */
+}
+
+/*
+ * In the writer thread: a timer whose signal goes to this thread alone.
+ * The handler is installed without SA_RESTART, so the signal ends a
+ * waiting flock() with EINTR.  The timer is disarmed as soon as the wait
+ * ends; a signal that lands between the two only runs the empty handler.
+ */
+static void
+gate_timer_init(struct writer *w)
+{
+	struct sigaction sa;
+	struct sigevent sev;
+	sigset_t set;
+
 	if (w->gate == -1)
 		return;
-	while (flock(w->gate, LOCK_EX) == -1)
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = gate_alarm;
+	(void)sigemptyset(&sa.sa_mask);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_THREAD_ID;
+	sev.sigev_signo = SIGRTMIN;
+	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGRTMIN);
+	if (sigaction(SIGRTMIN, &sa, NULL) == -1 ||
+	    pthread_sigmask(SIG_UNBLOCK, &set, NULL) != 0 ||
+	    timer_create(CLOCK_MONOTONIC, &sev, &w->gate_timer) == -1) {
+		log_warn("writer: gate timer; waits for the writer gate "
+		    "are not bounded");
+		return;
+	}
+	w->gate_timer_ok = 1;
+}
+
+static void
+gate_timer_set(struct writer *w, int ms)
+{
+	struct itimerspec it;
+
+	if (!w->gate_timer_ok)
+		return;
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_sec = ms / 1000;
+	it.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+	(void)timer_settime(w->gate_timer, 0, &it, NULL);
+}
+
+static void
+gate_enter(struct writer *w, int timeout_ms)
+{
+	struct timespec t0, now;
+	long waited;
+
+	w->gate_held = 0;
+	if (w->gate == -1)
+		return;
+	if (flock(w->gate, LOCK_EX | LOCK_NB) == 0) {
+		w->gate_held = 1;
+		if (w->gate_bypass) {
+			w->gate_bypass = 0;
+			log_info("writer: the writer gate is free again");
+		}
+		return;
+	}
+	if (errno != EWOULDBLOCK) {
+		log_warn("writer: flock");
+		return;			/* SQLite's lock still holds */
+	}
+	if (w->gate_bypass)
+		return;			/* its holder is still stuck */
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	gate_timer_set(w, timeout_ms);
+	for (;;) {
+		if (flock(w->gate, LOCK_EX) == 0) {
+			w->gate_held = 1;
+			break;
+		}
 		if (errno != EINTR) {
 			log_warn("writer: flock");
-			return;		/* SQLite's lock still holds */
+			break;
 		}
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (long)(now.tv_sec - t0.tv_sec) * 1000 +
+		    (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (waited >= timeout_ms) {
+			w->gate_bypass = 1;
+			log_warnx("writer: another process has held the writer "
+			    "gate for %ld ms; writing under SQLite's lock alone "
+			    "until it lets go", waited);
+			break;
+		}
+	}
+	gate_timer_set(w, 0);
 }
 
 static void
 gate_leave(struct writer *w)
 {
-	if (w->gate != -1)
+	if (w->gate_held)
 		(void)flock(w->gate, LOCK_UN);
+	w->gate_held = 0;
+}
+
+void
+writer_set_gate_timeout(struct writer *w, int ms)
+{
+	lock(&w->mu);
+	w->gate_timeout_ms = ms > 0 ? ms : 1;
+	unlock(&w->mu);
 }
 
 /* One operation in a transaction of its own (the replay path). */
@@ -207,7 +321,9 @@ writer_main(void *arg)
 	struct writer *w = arg;
 	struct writer_op *list, *op, *last, *next, *async = NULL;
 	unsigned long n;
+	int tmo;
 
+	gate_timer_init(w);
 	lock(&w->mu);
 	for (;;) {
 		while (w->head == NULL && !w->stopping)
@@ -219,8 +335,9 @@ writer_main(void *arg)
 		 * process commits joins this batch instead of waiting for the
 		 * next one.
 		 */
+		tmo = w->gate_timeout_ms;
 		unlock(&w->mu);
-		gate_enter(w);
+		gate_enter(w, tmo);
 		lock(&w->mu);
 		/* everything queued, up to the batch limit */
 		list = last = w->head;
@@ -275,6 +392,8 @@ writer_main(void *arg)
 		}
 	}
 	unlock(&w->mu);
+	if (w->gate_timer_ok)
+		(void)timer_delete(w->gate_timer);
 	return NULL;
 }
 
@@ -370,6 +489,7 @@ writer_start(const char *db, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	w->gate_timeout_ms = WRITER_GATE_TIMEOUT_MS;
 	if ((w->gate = gate_open(db, err, errlen)) == -2) {
 		free(w);
 		return NULL;

@@ -34,6 +34,7 @@
 #define WRITER_ASYNC_MAX	4096	/* fire-and-forget operations queued */
 #define WRITER_CKPT_FRAMES	1000	/* new WAL frames that wake the checkpointer */
 #define WRITER_CKPT_GAP_MS	200	/* at most 5 checkpoints a second */
+#define WRITER_GATE_TIMEOUT_MS	10000	/* as SQLite's busy timeout */
 
 /* One write operation: runs inside the batch on the writer's connection. */
 typedef int (*writer_fn)(struct store *, void *arg);
@@ -89,5 +90,10 @@ int		 writer_call(struct writer *, writer_fn, void *arg, char *err,
 int		 writer_post(struct writer *, writer_fn, void *arg,
 		    void (*free_fn)(void *));
 void		 writer_get_stats(struct writer *, struct writer_stats *);
+/*
+ * How long a batch waits for the gate (<db>-writer) another process holds
+ * before it goes on under SQLite's lock alone; WRITER_GATE_TIMEOUT_MS.
+ */
+void		 writer_set_gate_timeout(struct writer *, int ms);
 
 #endif

@@ -1355,6 +1355,103 @@ test_writer_gate(void)
 	writer_stop(w);
 }
 
+/*
+ * A holder that is stopped without dying keeps the gate: the wait for it
+ * is bounded (WRITER_GATE_TIMEOUT_MS, here 200 ms), then batches go on
+ * under SQLite's lock alone, and the writer takes the gate again once it
+ * is let go.
+ */
+static void
+test_writer_gate_timeout(void)
+{
+	struct t_gate_call g;
+	struct writer *w;
+	pthread_t t;
+	struct timespec t0, t1;
+	char path[1200], gate[1300], err[256];
+	int fd, i;
+	long ms;
+
+	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
+	snprintf(gate, sizeof(gate), "%s-writer", path);
+	if ((w = writer_start(path, err, sizeof(err))) == NULL) {
+		printf("# writer: %s\n", err);
+		T_CHECK(0, "gate timeout: writer starts");
+		return;
+	}
+	writer_set_gate_timeout(w, 200);
+	if ((fd = open(gate, O_RDWR | O_CLOEXEC)) == -1 ||
+	    flock(fd, LOCK_EX) == -1) {
+		T_CHECK(0, "gate timeout: the test holds the gate");
+		writer_stop(w);
+		if (fd != -1)
+			(void)close(fd);
+		return;
+	}
+	memset(&g, 0, sizeof(g));
+	g.w = w;
+	g.r.id = 999999996;
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (pthread_create(&t, NULL, t_gate_call, &g) != 0) {
+		T_CHECK(0, "gate timeout: thread");
+		(void)close(fd);
+		writer_stop(w);
+		return;
+	}
+	/* 5 s: far beyond the timeout; without it the call never returns */
+	for (i = 0; i < 500 && !g.done; i++)
+		(void)usleep(10000);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	T_CHECK(g.done && g.rc == STORE_NOTFOUND,
+	    "gate timeout: a stuck holder does not stop the batch for good");
+	printf("# gate timeout: the batch ran after %ld ms\n", ms);
+	T_CHECK(ms >= 150, "gate timeout: the batch first waited for the "
+	    "gate");
+	if (!g.done) {
+		/* let it finish so the thread can be joined */
+		(void)flock(fd, LOCK_UN);
+		(void)pthread_join(t, NULL);
+		(void)close(fd);
+		writer_stop(w);
+		return;
+	}
+	(void)pthread_join(t, NULL);
+	/* still held: the next batch does not wait again */
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	g.r.id = 999999995;
+	T_CHECK(writer_call(w, t_op_result, &g.r, NULL, 0) == STORE_NOTFOUND,
+	    "gate timeout: the next batch runs while the gate is held");
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("# gate timeout: the next batch ran after %ld ms\n", ms);
+	T_CHECK(ms < 150, "gate timeout: ... without waiting for it again");
+	/* let go: the writer takes the gate again for its next batch */
+	(void)flock(fd, LOCK_UN);
+	g.r.id = 999999994;
+	(void)writer_call(w, t_op_result, &g.r, NULL, 0);
+	(void)flock(fd, LOCK_EX);	/* waits while the writer holds it */
+	memset(&g, 0, sizeof(g));
+	g.w = w;
+	g.r.id = 999999993;
+	if (pthread_create(&t, NULL, t_gate_call, &g) != 0) {
+		T_CHECK(0, "gate timeout: thread");
+		(void)close(fd);
+		writer_stop(w);
+		return;
+	}
+	for (i = 0; i < 10 && !g.done; i++)
+		(void)usleep(10000);
+	T_CHECK(!g.done, "gate timeout: once let go, the gate orders the "
+	    "writers again");
+	(void)flock(fd, LOCK_UN);
+	(void)pthread_join(t, NULL);
+	(void)close(fd);
+	writer_stop(w);
+}
+
 #define WPROC	4
 #define WKEYS	60
 
@@ -1551,6 +1648,7 @@ main(void)
 	test_writer();
 	test_read_snapshot();
 	test_writer_gate();
+	test_writer_gate_timeout();
 	test_writer_processes();
 	test_determinism();
 	cleanup();
