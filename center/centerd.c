@@ -97,7 +97,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: kiosk-centerd [-dn] [--config FILE] --db FILE --listen HOST:PORT\n"
+"usage: kiosk-centerd [-dnv] [--config FILE] --db FILE --listen HOST:PORT\n"
 "         --cert FILE --key FILE --client-ca FILE [--client-crl FILE]\n"
 "         --auth-roots FILE|DIR ... [--ocsp URL] [--ocsp-signer FILE]\n"
 "         [--ocsp-timeout MS] [--ocsp-cache-ttl SECONDS] [--crl FILE ...]\n"
@@ -110,8 +110,9 @@ usage(void)
 "         [--allow-my-number yes|no] [--min-age N] [--documents TYPE,...]\n"
 "         [--fee TYPE=YEN] [--holiday YYYY-MM-DD] [--tax-switch MM-DD]\n"
 "         [--max-name-chars N] [--max-address-chars N]\n"
-"  -d  stay in the foreground and log debug messages\n"
+"  -d  stay in the foreground\n"
 "  -n  check the configuration, print it and exit\n"
+"  -v  verbose: also log every request (debug messages)\n"
 "A config file holds the same long options as \"name = value\" lines.\n");
 	exit(2);
 }
@@ -966,17 +967,20 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	SSL_CTX *ssl;
 	char err[512];
-	int ch, check_only = 0, debug = 0, fd, idx;
+	int ch, check_only = 0, debug = 0, verbose = 0, fd, idx;
 
 	log_init("kiosk-centerd", 1);
 	config_defaults(&cfg);
-	while ((ch = getopt_long(argc, argv, "dnh", longopts, &idx)) != -1) {
+	while ((ch = getopt_long(argc, argv, "dnhv", longopts, &idx)) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
 			break;
 		case 'n':
 			check_only = 1;
+			break;
+		case 'v':
+			verbose = 1;
 			break;
 		case 'h':
 			usage();
@@ -994,7 +998,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	cfg.debug = debug;
-	log_setverbose(debug ? 2 : 1);
+	log_setverbose(verbose ? 2 : 1);
 	if (config_check(&cfg, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 

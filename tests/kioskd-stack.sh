@@ -46,7 +46,7 @@ stop_ocsp() { stop_bg ocsp_pid; }
 
 center_up() { (exec 3<>"/dev/tcp/127.0.0.1/$CPORT") 2>/dev/null; }
 start_center() {
-	"$CENTERD" -d --db "$DB" --listen "127.0.0.1:$CPORT" \
+	"$CENTERD" -d -v --db "$DB" --listen "127.0.0.1:$CPORT" \
 	    --cert "$P/center.crt" --key "$P/center.key" \
 	    --client-ca "$P/fleet-ca.crt" --auth-roots "$P/auth-ca.crt" \
 	    --ocsp "http://127.0.0.1:$OPORT" --ocsp-timeout 2000 \

@@ -79,7 +79,7 @@ stop_ocsp() { stop_bg ocsp_pid; }
 start_center() {
 	local port=$1 log=$2
 	shift 2
-	"$CENTERD" -d --db "$DB" --listen "127.0.0.1:$port" \
+	"$CENTERD" -d -v --db "$DB" --listen "127.0.0.1:$port" \
 	    --cert "$P/center.crt" --key "$P/center.key" \
 	    --client-ca "$P/fleet-ca.crt" --client-crl "$P/fleet-crl.pem" \
 	    --auth-roots "$P/auth-ca.crt" --ocsp "http://127.0.0.1:$OPORT" \

@@ -36,8 +36,10 @@ port_closed() { ! (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 sql() { sqlite3 -cmd '.timeout 5000' "$W/town.db" "$1"; }
 
 # --- 1: the faulted run ----------------------------------------------------
+# -v: the centers log every request, which shows both of them served
 run_load "$T/run1.out" --kiosks 10 --transactions 200 --centers 2 --faults \
-    --fault-rate 0.08 --kill-interval 400 --restart-delay 200 --seed 7 --json
+    --fault-rate 0.08 --kill-interval 400 --restart-delay 200 --seed 7 --json \
+    --center-arg=-v
 expect_eq "faulted run exits 0" "$RC" 0
 if [ "$RC" -ne 0 ]; then
 	sed 's/^/# /' "$T/run1.out" "$T/run1.out.err" | tail -n 40

@@ -502,7 +502,7 @@ fleet_spawn_center(struct fleet *f, int i)
 	(void)snprintf(procs, sizeof(procs), "%d", cfg->center_processes);
 	(void)snprintf(threads, sizeof(threads), "%d", cfg->center_threads);
 	argv[n++] = f->centerd;
-	argv[n++] = (char *)"-d";	/* foreground (debug log to a file) */
+	argv[n++] = (char *)"-d";	/* foreground, info log to a file */
 	argv[n++] = (char *)"--db";
 	argv[n++] = f->db;
 	argv[n++] = (char *)"--listen";
