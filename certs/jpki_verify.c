@@ -864,40 +864,6 @@ check_revocation(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
 
 /* ---- parsing */
 
-/*
- * One DER element (low tag numbers, definite lengths) at p, n bytes
- * available: its tag, contents and whole size.  0 or -1.
- */
-static int
-der_elem(const uint8_t *p, size_t n, uint8_t *tag, const uint8_t **cont,
-    size_t *clen, size_t *total)
-{
-	size_t hl, len, i, k;
-
-	if (n < 2 || (p[0] & 0x1f) == 0x1f)
-		return -1;
-	if (p[1] < 0x80) {
-		len = p[1];
-		hl = 2;
-	} else {
-		k = p[1] & 0x7f;
-		if (k == 0 || k > 3 || n < 2 + k || p[2] == 0)
-			return -1;	/* indefinite, huge or not minimal */
-		for (len = 0, i = 0; i < k; i++)
-			len = (len << 8) | p[2 + i];
-		if (len < 0x80)
-			return -1;
-		hl = 2 + k;
-	}
-	if (len > n - hl)
-		return -1;
-	*tag = p[0];
-	*cont = p + hl;
-	*clen = len;
-	*total = hl + len;
-	return 0;
-}
-
 /* Certificate ::= SEQUENCE { tbs, signatureAlgorithm, BIT STRING } */
 static int
 split_cert(struct jpki_cert *c)
@@ -906,21 +872,21 @@ split_cert(struct jpki_cert *c)
 	size_t clen, total, qlen;
 	uint8_t tag;
 
-	if (der_elem(c->der, c->len, &tag, &p, &clen, &total) == -1 ||
+	if (vu_der_elem(c->der, c->len, &tag, &p, &clen, &total) == -1 ||
 	    tag != 0x30 || total != c->len)
 		return -1;
 	end = p + clen;
-	if (der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
+	if (vu_der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
 	    tag != 0x30)
 		return -1;
 	c->tbs = p;
 	c->tbslen = total;
 	p += total;
-	if (der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
+	if (vu_der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
 	    tag != 0x30)
 		return -1;
 	p += total;
-	if (der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
+	if (vu_der_elem(p, (size_t)(end - p), &tag, &q, &qlen, &total) == -1 ||
 	    tag != 0x03 || p + total != end || qlen < 2 || q[0] != 0)
 		return -1;
 	c->sig = q + 1;
@@ -936,7 +902,7 @@ der_uint(const uint8_t **pp, const uint8_t *end)
 	size_t vlen, total;
 	uint8_t tag;
 
-	if (der_elem(*pp, (size_t)(end - *pp), &tag, &v, &vlen, &total) ==
+	if (vu_der_elem(*pp, (size_t)(end - *pp), &tag, &v, &vlen, &total) ==
 	    -1 || tag != 0x02 || vlen == 0 || (v[0] & 0x80) ||
 	    (vlen > 1 && v[0] == 0 && !(v[1] & 0x80)))
 		return NULL;
@@ -968,7 +934,7 @@ build_key(struct jpki_cert *c)
 		goto done;
 	}
 	/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, exponent INTEGER } */
-	if (der_elem(pk, (size_t)pklen, &tag, &p, &clen, &total) == -1 ||
+	if (vu_der_elem(pk, (size_t)pklen, &tag, &p, &clen, &total) == -1 ||
 	    tag != 0x30 || total != (size_t)pklen)
 		goto done;
 	end = p + clen;

@@ -26,6 +26,7 @@ noinst_LIBRARIES += certs/libjpkiverify.a
 certs_libjpkiverify_a_SOURCES = \
 	certs/jpki_verify.c certs/jpki_verify.h \
 	certs/ocsp_client.c certs/ocsp_client.h \
+	certs/ocsp_basic.c certs/ocsp_basic.h \
 	certs/crl_cache.c certs/crl_cache.h \
 	certs/verify_util.c certs/verify_util.h
 certs_libjpkiverify_a_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)

@@ -29,6 +29,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "ocsp_basic.h"
 #include "ocsp_client.h"
 #include "verify_util.h"
 
@@ -693,7 +694,7 @@ ocspc_check_response(const struct ocspc_query *q, OCSP_REQUEST *req,
 		    OCSP_response_status_str(st), st);
 		goto done;
 	}
-	if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
+	if ((bs = ocspb_get1_basic(resp, der, len)) == NULL) {
 		vu_err_ssl(err, errlen, "OCSP response is not a basic "
 		    "response");
 		goto done;

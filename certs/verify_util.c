@@ -167,3 +167,33 @@ vu_sha256_hex(const uint8_t *data, size_t len, char *hex, size_t hexlen)
 	hex[2 * mdlen] = '\0';
 	return 0;
 }
+
+int
+vu_der_elem(const uint8_t *p, size_t n, uint8_t *tag, const uint8_t **cont,
+    size_t *clen, size_t *total)
+{
+	size_t hl, len, i, k;
+
+	if (n < 2 || (p[0] & 0x1f) == 0x1f)
+		return -1;
+	if (p[1] < 0x80) {
+		len = p[1];
+		hl = 2;
+	} else {
+		k = p[1] & 0x7f;
+		if (k == 0 || k > 3 || n < 2 + k || p[2] == 0)
+			return -1;	/* indefinite, huge or not minimal */
+		for (len = 0, i = 0; i < k; i++)
+			len = (len << 8) | p[2 + i];
+		if (len < 0x80)
+			return -1;
+		hl = 2 + k;
+	}
+	if (len > n - hl)
+		return -1;
+	*tag = p[0];
+	*cont = p + hl;
+	*clen = len;
+	*total = hl + len;
+	return 0;
+}

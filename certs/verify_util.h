@@ -28,6 +28,12 @@ const char *vu_time_str(time_t t, char *buf, size_t len);
  */
 int	vu_read_file(const char *path, size_t max, uint8_t **data,
 	    size_t *len, char *err, size_t errlen);
+/*
+ * One DER element (low tag numbers, definite lengths of at most 3 bytes)
+ * at p, n bytes available: its tag, contents and whole size.  0 or -1.
+ */
+int	vu_der_elem(const uint8_t *p, size_t n, uint8_t *tag,
+	    const uint8_t **cont, size_t *clen, size_t *total);
 /* Lower-case hex SHA-256 of data into hex (65 bytes).  0 or -1. */
 int	vu_sha256_hex(const uint8_t *data, size_t len, char *hex,
 	    size_t hexlen);

@@ -36,6 +36,7 @@
 
 #include "crl_cache.h"
 #include "jpki_verify.h"
+#include "ocsp_basic.h"
 #include "ocsp_client.h"
 #include "t.h"
 #include "verify_util.h"
@@ -1129,6 +1130,100 @@ ms_now(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* An OCSPResponse signed by signer, with its certificate unless nocerts. */
+static int
+basic_der(X509 *signer, int nocerts, uint8_t **der)
+{
+	OCSP_BASICRESP *bs;
+	OCSP_RESPONSE *resp = NULL;
+	OCSP_CERTID *id;
+	ASN1_TIME *tu;
+	int len = -1;
+
+	bs = OCSP_BASICRESP_new();
+	id = OCSP_cert_to_id(EVP_sha1(), leaf_a, root_a);
+	tu = X509_time_adj_ex(NULL, 0, -60, NULL);
+	if (bs != NULL && id != NULL && tu != NULL &&
+	    OCSP_basic_add1_status(bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, tu,
+	    NULL) != NULL && OCSP_basic_sign(bs, signer, kresp, EVP_sha256(),
+	    NULL, nocerts ? OCSP_NOCERTS : 0) == 1 &&
+	    (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) !=
+	    NULL) {
+		*der = NULL;
+		len = i2d_OCSP_RESPONSE(resp, der);
+	}
+	OCSP_RESPONSE_free(resp);
+	OCSP_BASICRESP_free(bs);
+	OCSP_CERTID_free(id);
+	ASN1_TIME_free(tu);
+	return len;
+}
+
+/*
+ * ocsp_basic.c: the basic response comes back as OpenSSL decodes it (the
+ * same DER when encoded again, the same certificates), the responder's
+ * certificate is decoded once, and an answer with other certificate bytes
+ * is not given the remembered ones.
+ */
+static void
+test_ocsp_basic(void)
+{
+	struct {
+		X509		*signer;
+		int		 nocerts;
+		unsigned long	 hits, misses;	/* added by this answer */
+		const char	*name;
+	} cases[] = {
+		{ resp_ok, 0, 0, 1, "first answer: its certificate decoded" },
+		{ resp_ok, 0, 1, 0, "second answer: the certificate reused" },
+		{ resp_c, 0, 0, 1, "a same-DN signer of another root: decoded "
+		    "afresh" },
+		{ resp_ok, 1, 0, 0, "answer without certificates" },
+		{ resp_ok, 0, 1, 0, "the first signer again: reused" },
+	};
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *want, *got;
+	const STACK_OF(X509) *certs;
+	const unsigned char *p;
+	unsigned char *wder, *gder;
+	uint8_t *der;
+	unsigned long h0, m0, h1, m1;
+	size_t i;
+	int len, wlen, glen, same;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if ((len = basic_der(cases[i].signer, cases[i].nocerts,
+		    &der)) <= 0)
+			die("OCSP response");
+		p = der;
+		resp = d2i_OCSP_RESPONSE(NULL, &p, len);
+		want = OCSP_response_get1_basic(resp);
+		ocspb_stats(&h0, &m0);
+		got = ocspb_get1_basic(resp, der, (size_t)len);
+		ocspb_stats(&h1, &m1);
+		wder = gder = NULL;
+		wlen = want != NULL ? i2d_OCSP_BASICRESP(want, &wder) : -1;
+		glen = got != NULL ? i2d_OCSP_BASICRESP(got, &gder) : -2;
+		certs = got != NULL ? OCSP_resp_get0_certs(got) : NULL;
+		same = wlen > 0 && wlen == glen && memcmp(wder, gder,
+		    (size_t)wlen) == 0;
+		if (cases[i].nocerts)
+			same = same && sk_X509_num(certs) <= 0;
+		else
+			same = same && sk_X509_num(certs) == 1 &&
+			    X509_cmp(sk_X509_value(certs, 0),
+			    cases[i].signer) == 0;
+		T_CHECK(same && h1 - h0 == cases[i].hits &&
+		    m1 - m0 == cases[i].misses, cases[i].name);
+		OPENSSL_free(wder);
+		OPENSSL_free(gder);
+		OCSP_BASICRESP_free(want);
+		OCSP_BASICRESP_free(got);
+		OCSP_RESPONSE_free(resp);
+		OPENSSL_free(der);
+	}
+}
+
 static void
 test_ocsp(void)
 {
@@ -1341,6 +1436,7 @@ main(void)
 	test_signature();
 	test_crl();
 	test_threads();
+	test_ocsp_basic();
 	test_ocsp();
 	test_names();
 	cleanup();
