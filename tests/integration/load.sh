@@ -96,6 +96,22 @@ check "corrupted binding named in a finding" grep -q \
     "$T/run2.out"
 check "centers gone after the self-test" port_closed
 
+# --- 2b: a PKI left by a larger run ---------------------------------------------
+# The seed binds every card in the PKI: the town must be sized by them,
+# not by this run's --kiosks (120 cards here, a town for 4 had too few
+# ordinary adults).
+run_load "$T/big.out" --kiosks 40 --cards-per-kiosk 3 --transactions 1 \
+    --db "$T/big.db"
+expect_eq "a run making 120 card identities exits 0" "$RC" 0
+run_load "$T/small.out" --kiosks 2 --transactions 10 --db "$T/small.db"
+expect_eq "a 2-kiosk run on that PKI, new database: exit status 0" "$RC" 0
+if [ "$RC" -ne 0 ]; then
+	sed 's/^/# /' "$T/small.out.err" | tail -n 5
+fi
+expect_eq "... every card bound to a resident" \
+    "$(sqlite3 "$T/small.db" 'select count(*) from card_certs')" \
+    "$(ls "$PKI/cards" | wc -l)"
+
 # --- 3: usage errors are refused before anything starts -----------------------
 "$LOAD" --kiosks 0 >/dev/null 2>"$T/usage.err"
 expect_eq "bad option: exit status 2" "$?" 2

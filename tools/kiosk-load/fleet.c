@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -351,15 +352,37 @@ fail:
 	return -1;
 }
 
+/* Card identities in the PKI: an earlier, larger run may have left more
+   than this run uses, and the seed binds every one of them. */
+static int
+pki_cards(const struct fleet *f)
+{
+	char		 path[PATH_MAX];
+	struct dirent	*e;
+	DIR		*d;
+	int		 n = 0;
+
+	if (path_join(path, sizeof(path), f->pki, "cards") == -1 ||
+	    (d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	(void)closedir(d);
+	return n;
+}
+
 static int
 seed_db(struct fleet *f, int total_cards)
 {
 	char		 log[PATH_MAX], res[32];
 	char		*argv[8];
-	int		 residents;
+	int		 residents, n;
 
 	if (path_join(log, sizeof(log), f->workdir, "seed.log") == -1)
 		return -1;
+	if ((n = pki_cards(f)) > total_cards)
+		total_cards = n;
 	/* ordinary adults are roughly a third of a synthetic town */
 	residents = total_cards * 4 + 300;
 	if (residents > 100000)
