@@ -1306,6 +1306,27 @@ t_gate_call(void *arg)
 	return NULL;
 }
 
+/* One writer_call() for result id in a thread of its own.  0 or -1. */
+static int
+t_gate_spawn(struct t_gate_call *g, struct writer *w, int64_t id,
+    pthread_t *t)
+{
+	memset(g, 0, sizeof(*g));
+	g->w = w;
+	g->r.id = id;
+	return pthread_create(t, NULL, t_gate_call, g) == 0 ? 0 : -1;
+}
+
+/* Up to ticks x 10 ms for that call to return. */
+static void
+t_gate_wait(const struct t_gate_call *g, int ticks)
+{
+	int i;
+
+	for (i = 0; i < ticks && !g->done; i++)
+		(void)usleep(10000);
+}
+
 /*
  * The writers of several processes pass the database between them
  * through an flock() on "<db>-writer" (writer.c): while someone else
@@ -1318,7 +1339,7 @@ test_writer_gate(void)
 	struct writer *w;
 	pthread_t t;
 	char path[1200], gate[1300], err[256];
-	int fd, i;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
 	snprintf(gate, sizeof(gate), "%s-writer", path);
@@ -1335,17 +1356,13 @@ test_writer_gate(void)
 			(void)close(fd);
 		return;
 	}
-	memset(&g, 0, sizeof(g));
-	g.w = w;
-	g.r.id = 999999997;
-	if (pthread_create(&t, NULL, t_gate_call, &g) != 0) {
+	if (t_gate_spawn(&g, w, 999999997, &t) == -1) {
 		T_CHECK(0, "gate: thread");
 		(void)close(fd);
 		writer_stop(w);
 		return;
 	}
-	for (i = 0; i < 30 && !g.done; i++)
-		(void)usleep(10000);
+	t_gate_wait(&g, 30);
 	T_CHECK(!g.done, "gate: no batch while another writer holds the gate");
 	(void)flock(fd, LOCK_UN);
 	(void)pthread_join(t, NULL);
@@ -1369,7 +1386,7 @@ test_writer_gate_timeout(void)
 	pthread_t t;
 	struct timespec t0, t1;
 	char path[1200], gate[1300], err[256];
-	int fd, i;
+	int fd;
 	long ms;
 
 	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
@@ -1388,19 +1405,15 @@ test_writer_gate_timeout(void)
 			(void)close(fd);
 		return;
 	}
-	memset(&g, 0, sizeof(g));
-	g.w = w;
-	g.r.id = 999999996;
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (pthread_create(&t, NULL, t_gate_call, &g) != 0) {
+	if (t_gate_spawn(&g, w, 999999996, &t) == -1) {
 		T_CHECK(0, "gate timeout: thread");
 		(void)close(fd);
 		writer_stop(w);
 		return;
 	}
 	/* 5 s: far beyond the timeout; without it the call never returns */
-	for (i = 0; i < 500 && !g.done; i++)
-		(void)usleep(10000);
+	t_gate_wait(&g, 500);
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -1433,17 +1446,13 @@ test_writer_gate_timeout(void)
 	g.r.id = 999999994;
 	(void)writer_call(w, t_op_result, &g.r, NULL, 0);
 	(void)flock(fd, LOCK_EX);	/* waits while the writer holds it */
-	memset(&g, 0, sizeof(g));
-	g.w = w;
-	g.r.id = 999999993;
-	if (pthread_create(&t, NULL, t_gate_call, &g) != 0) {
+	if (t_gate_spawn(&g, w, 999999993, &t) == -1) {
 		T_CHECK(0, "gate timeout: thread");
 		(void)close(fd);
 		writer_stop(w);
 		return;
 	}
-	for (i = 0; i < 10 && !g.done; i++)
-		(void)usleep(10000);
+	t_gate_wait(&g, 10);
 	T_CHECK(!g.done, "gate timeout: once let go, the gate orders the "
 	    "writers again");
 	(void)flock(fd, LOCK_UN);
