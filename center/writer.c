@@ -27,13 +27,17 @@ struct writer {
 	int			 gate_held;
 	int			 gate_bypass;	/* gave up waiting for it */
 	int			 gate_timeout_ms;
+	int			 async_delay_ms;
 	timer_t			 gate_timer;	/* interrupts the wait */
 	int			 gate_timer_ok;
 
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 work_cv;	/* ops queued, or stopping */
 	struct writer_op	*head, *tail;
+	int			 busy;		/* a batch is running */
+	size_t			 sync_queued;	/* ops someone waits for */
 	size_t			 async_queued;
+	unsigned long		 async_epoch;	/* posts into an empty queue */
 	int			 stopping;
 	struct writer_stats	 stats;
 
@@ -228,6 +232,28 @@ gate_enter(struct writer *w, int timeout_ms)
 	gate_timer_set(w, 0);
 }
 
+/*
+ * The gate without waiting: 1 when this batch may run (the gate taken,
+ * none configured, or its holder stuck past the timeout), 0 when another
+ * process holds it.
+ */
+static int
+gate_try(struct writer *w)
+{
+	w->gate_held = 0;
+	if (w->gate == -1)
+		return 1;
+	if (flock(w->gate, LOCK_EX | LOCK_NB) == 0) {
+		w->gate_held = 1;
+		if (w->gate_bypass) {
+			w->gate_bypass = 0;
+			log_info("writer: the writer gate is free again");
+		}
+		return 1;
+	}
+	return errno != EWOULDBLOCK || w->gate_bypass;
+}
+
 static void
 gate_leave(struct writer *w)
 {
@@ -241,6 +267,14 @@ writer_set_gate_timeout(struct writer *w, int ms)
 {
 	lock(&w->mu);
 	w->gate_timeout_ms = ms > 0 ? ms : 1;
+	unlock(&w->mu);
+}
+
+void
+writer_set_async_delay(struct writer *w, int ms)
+{
+	lock(&w->mu);
+	w->async_delay_ms = ms >= 0 ? ms : 0;
 	unlock(&w->mu);
 }
 
@@ -315,81 +349,138 @@ broken:
 	return -1;
 }
 
-static void *
-writer_main(void *arg)
+/*
+ * One batch, with w->mu held and w->busy set by the caller (so nobody else
+ * runs one meanwhile): the gate, everything queued up to the batch limit,
+ * the transaction, then each operation's waiter woken and each
+ * fire-and-forget operation freed.  Returns with w->mu held.  With
+ * may_wait 0 (a handler leading, see writer_run) a gate that another
+ * process holds is not waited for: -1 and nothing taken, the writer
+ * thread waits for it instead, under the gate's timeout.
+ */
+static int
+batch_once(struct writer *w, int may_wait)
 {
-	struct writer *w = arg;
 	struct writer_op *list, *op, *last, *next, *async = NULL;
 	unsigned long n;
 	int tmo;
 
+	/*
+	 * The gate first, then the batch: what is queued while another
+	 * process commits joins this batch instead of waiting for the next
+	 * one.
+	 */
+	tmo = w->gate_timeout_ms;
+	unlock(&w->mu);
+	if (may_wait)
+		gate_enter(w, tmo);
+	else if (!gate_try(w)) {
+		lock(&w->mu);
+		return -1;
+	}
+	lock(&w->mu);
+	/* everything queued, up to the batch limit */
+	list = last = w->head;
+	for (n = 1; n < WRITER_BATCH_MAX && last->next != NULL; n++)
+		last = last->next;
+	for (op = list; op != last->next; op = op->next)
+		if (op->done != -1)
+			w->sync_queued--;
+	w->head = last->next;
+	if (w->head == NULL)
+		w->tail = NULL;
+	last->next = NULL;
+	unlock(&w->mu);
+
+	if (run_batch(w, list) == -1) {
+		for (op = list; op != NULL; op = op->next)
+			run_alone(w, op);
+		gate_leave(w);
+		lock(&w->mu);
+		w->stats.replays++;
+	} else {
+		gate_leave(w);
+		lock(&w->mu);
+	}
+	w->stats.batches++;
+	w->stats.ops += n;
+	if (n > w->stats.max_batch)
+		w->stats.max_batch = n;
+	for (op = list; op != NULL; op = next) {
+		next = op->next;
+		if (op->done == -1) {
+			/* fire-and-forget: ours to free */
+			op->next = async;
+			async = op;
+			w->async_queued--;
+		} else {
+			op->done = 1;
+			/* the caller needs w->mu to return: op and its
+			   waiter stay valid until we unlock */
+			if (--op->waiter->remaining == 0)
+				(void)pthread_cond_signal(&op->waiter->cv);
+		}
+	}
+	if (async != NULL) {
+		unlock(&w->mu);
+		for (op = async; op != NULL; op = next) {
+			next = op->next;
+			if (op->free_fn != NULL)
+				op->free_fn(op->arg);
+			free(op);
+		}
+		lock(&w->mu);
+	}
+	return 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct timespec until;
+	unsigned long epoch;
+	int timedout;
+
 	gate_timer_init(w);
 	lock(&w->mu);
 	for (;;) {
-		while (w->head == NULL && !w->stopping)
+		/* a handler leading a batch finishes it, even when stopping */
+		while (w->busy || (w->head == NULL && !w->stopping))
 			(void)pthread_cond_wait(&w->work_cv, &w->mu);
 		if (w->head == NULL)
 			break;
 		/*
-		 * The gate first, then the batch: what is queued while another
-		 * process commits joins this batch instead of waiting for the
-		 * next one.
+		 * Only fire-and-forget operations: nobody waits for them, so
+		 * they wait (WRITER_ASYNC_DELAY_MS at most) for a handler's
+		 * batch to take them along rather than cost a commit of
+		 * their own.
 		 */
-		tmo = w->gate_timeout_ms;
-		unlock(&w->mu);
-		gate_enter(w, tmo);
-		lock(&w->mu);
-		/* everything queued, up to the batch limit */
-		list = last = w->head;
-		for (n = 1; n < WRITER_BATCH_MAX && last->next != NULL; n++)
-			last = last->next;
-		w->head = last->next;
-		if (w->head == NULL)
-			w->tail = NULL;
-		last->next = NULL;
-		unlock(&w->mu);
-
-		if (run_batch(w, list) == -1) {
-			for (op = list; op != NULL; op = op->next)
-				run_alone(w, op);
-			gate_leave(w);
-			lock(&w->mu);
-			w->stats.replays++;
-		} else {
-			gate_leave(w);
-			lock(&w->mu);
-		}
-		w->stats.batches++;
-		w->stats.ops += n;
-		if (n > w->stats.max_batch)
-			w->stats.max_batch = n;
-		for (op = list; op != NULL; op = next) {
-			next = op->next;
-			if (op->done == -1) {
-				/* fire-and-forget: ours to free */
-				op->next = async;
-				async = op;
-				w->async_queued--;
-			} else {
-				op->done = 1;
-				/* the caller needs w->mu to return: op and
-				   its waiter stay valid until we unlock */
-				if (--op->waiter->remaining == 0)
-					(void)pthread_cond_signal(
-					    &op->waiter->cv);
+		if (w->sync_queued == 0 && !w->stopping &&
+		    w->async_queued < WRITER_ASYNC_BATCH) {
+			(void)clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += w->async_delay_ms / 1000;
+			until.tv_nsec += (long)(w->async_delay_ms % 1000) *
+			    1000000;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
 			}
+			timedout = 0;
+			epoch = w->async_epoch;
+			while (!timedout && w->head != NULL && !w->stopping &&
+			    w->sync_queued == 0 && w->async_epoch == epoch &&
+			    w->async_queued < WRITER_ASYNC_BATCH)
+				timedout = pthread_cond_timedwait(&w->work_cv,
+				    &w->mu, &until) == ETIMEDOUT;
+			/* taken along meanwhile, or a new wait to start */
+			if (w->busy || w->head == NULL ||
+			    w->async_epoch != epoch)
+				continue;
 		}
-		if (async != NULL) {
-			unlock(&w->mu);
-			for (op = async; op != NULL; op = next) {
-				next = op->next;
-				if (op->free_fn != NULL)
-					op->free_fn(op->arg);
-				free(op);
-			}
-			async = NULL;
-			lock(&w->mu);
-		}
+		w->busy = 1;
+		(void)batch_once(w, 1);
+		w->busy = 0;
 	}
 	unlock(&w->mu);
 	if (w->gate_timer_ok)
@@ -490,6 +581,7 @@ writer_start(const char *db, char *err, size_t errlen)
 		return NULL;
 	}
 	w->gate_timeout_ms = WRITER_GATE_TIMEOUT_MS;
+	w->async_delay_ms = WRITER_ASYNC_DELAY_MS;
 	if ((w->gate = gate_open(db, err, errlen)) == -2) {
 		free(w);
 		return NULL;
@@ -589,7 +681,22 @@ writer_run(struct writer *w, struct writer_op *ops, size_t n)
 	else
 		w->head = &ops[0];
 	w->tail = &ops[n - 1];
-	(void)pthread_cond_signal(&w->work_cv);
+	w->sync_queued += n;
+	if (!w->busy) {
+		/*
+		 * Nobody is committing: run the batch in this thread rather
+		 * than wake the writer thread and wait to be woken by it, two
+		 * thread switches per write when the load is light.  Under
+		 * load a batch is running, and this waits to join the next.
+		 */
+		w->busy = 1;
+		while (wt.remaining > 0 && batch_once(w, 0) == 0)
+			;
+		w->busy = 0;
+		/* what queued meanwhile, or a writer_stop() waiting */
+		if (w->head != NULL || w->stopping)
+			(void)pthread_cond_signal(&w->work_cv);
+	}
 	while (wt.remaining > 0)
 		(void)pthread_cond_wait(&wt.cv, &w->mu);
 	unlock(&w->mu);
@@ -638,7 +745,11 @@ writer_post(struct writer *w, writer_fn fn, void *arg,
 	else
 		w->head = op;
 	w->tail = op;
-	(void)pthread_cond_signal(&w->work_cv);
+	/* the first one starts the writer's clock; a full queue ends it */
+	if (w->head == op)
+		w->async_epoch++;
+	if (w->head == op || w->async_queued == WRITER_ASYNC_BATCH)
+		(void)pthread_cond_signal(&w->work_cv);
 	unlock(&w->mu);
 	return 0;
 }

@@ -1,12 +1,18 @@
 /*
- * Group commit: each center process has ONE writer thread that owns the
- * process's only write connection.  Request handlers hand it their write
- * operations; it runs whatever is queued as one BEGIN IMMEDIATE ... COMMIT
- * (one fsync for many requests), each operation in a savepoint of its
- * own, so an operation that fails is undone alone and the others commit.
- * A caller is answered only after the COMMIT returned, i.e. once its
- * operation is durable (synchronous=FULL).  Reads stay on the handlers'
- * own connections.
+ * Group commit: each center process has one write connection, used by one
+ * batch at a time.  Whatever is queued runs as one BEGIN IMMEDIATE ...
+ * COMMIT (one fsync for many requests), each operation in a savepoint of
+ * its own, so an operation that fails is undone alone and the others
+ * commit.  A caller is answered only after the COMMIT returned, i.e. once
+ * its operation is durable (synchronous=FULL).  Reads stay on the
+ * handlers' own connections.
+ *
+ * Who runs a batch: a handler that finds nobody committing runs it in its
+ * own thread (no hand-over to another thread and back); under load one is
+ * running, and the handler's operations join the next batch, which the
+ * writer thread runs.  Fire-and-forget operations (writer_post) wait up to
+ * WRITER_ASYNC_DELAY_MS for a handler's batch to take them along, so they
+ * cost no commit of their own under a light load either.
  *
  * If SQLite rolls the whole batch back by itself (I/O error, disk full) or
  * the COMMIT fails, every operation of the batch is run again, each in a
@@ -35,6 +41,8 @@
 #define WRITER_CKPT_FRAMES	1000	/* new WAL frames that wake the checkpointer */
 #define WRITER_CKPT_GAP_MS	200	/* at most 5 checkpoints a second */
 #define WRITER_GATE_TIMEOUT_MS	10000	/* as SQLite's busy timeout */
+#define WRITER_ASYNC_DELAY_MS	20	/* fire-and-forget ops wait for company */
+#define WRITER_ASYNC_BATCH	64	/* ... unless this many are queued */
 
 /* One write operation: runs inside the batch on the writer's connection. */
 typedef int (*writer_fn)(struct store *, void *arg);
@@ -95,5 +103,11 @@ void		 writer_get_stats(struct writer *, struct writer_stats *);
  * before it goes on under SQLite's lock alone; WRITER_GATE_TIMEOUT_MS.
  */
 void		 writer_set_gate_timeout(struct writer *, int ms);
+/*
+ * How long fire-and-forget operations alone wait for a handler's batch to
+ * take them along before they are committed by themselves;
+ * WRITER_ASYNC_DELAY_MS.
+ */
+void		 writer_set_async_delay(struct writer *, int ms);
 
 #endif

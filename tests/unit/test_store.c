@@ -1254,6 +1254,105 @@ test_writer(void)
 	writer_stop(w);
 }
 
+static int
+t_op_thread(struct store *s, void *arg)
+{
+	(void)s;
+	*(pthread_t *)arg = pthread_self();
+	return STORE_OK;
+}
+
+struct t_posted {
+	struct session	 se;
+	volatile int	*ran;
+};
+
+static int
+t_op_posted(struct store *s, void *arg)
+{
+	struct t_posted *p = arg;
+
+	*p->ran = 1;
+	return store_session_record(s, &p->se);
+}
+
+/*
+ * Group commit without needless thread switches: with nobody committing,
+ * a handler's own thread runs its batch; fire-and-forget operations wait
+ * (WRITER_ASYNC_DELAY_MS) for a handler's batch to take them along, and
+ * are committed after that wait when none comes.
+ */
+static void
+test_writer_leader(void)
+{
+	struct writer *w;
+	struct writer_stats a, b;
+	struct t_posted *p;
+	struct session got;
+	struct store *s;
+	pthread_t ran_in;
+	volatile int ran = 0;
+	char path[1200], err[256];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
+	if ((w = writer_start(path, err, sizeof(err))) == NULL ||
+	    (s = open_db("town.db")) == NULL) {
+		printf("# writer: %s\n", err);
+		T_CHECK(0, "leader: writer starts");
+		writer_stop(w);
+		return;
+	}
+	memset(&ran_in, 0, sizeof(ran_in));
+	T_CHECK(writer_call(w, t_op_thread, &ran_in, NULL, 0) == STORE_OK &&
+	    pthread_equal(ran_in, pthread_self()),
+	    "leader: an idle writer's caller runs the batch itself");
+
+	/* posted, then a waited call soon after: one transaction for both */
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		T_CHECK(0, "leader: calloc");
+		store_close(s);
+		writer_stop(w);
+		return;
+	}
+	p->se = mksession("posted-session-0002", "S0003-T01", 1751418000);
+	p->ran = &ran;
+	writer_set_async_delay(w, 3000);	/* a slow machine's margin */
+	writer_get_stats(w, &a);
+	T_CHECK(writer_post(w, t_op_posted, p, free) == 0,
+	    "leader: writer_post accepted");
+	(void)usleep(20000);
+	T_CHECK(!ran, "leader: a posted operation alone waits for company");
+	T_CHECK(writer_call(w, t_op_thread, &ran_in, NULL, 0) == STORE_OK,
+	    "leader: a waited call");
+	writer_get_stats(w, &b);
+	T_CHECK(ran && b.batches == a.batches + 1 && b.ops == a.ops + 2,
+	    "leader: the waited call's batch took the posted one along");
+	T_CHECK(store_session_get(s, "posted-session-0002", &got) == STORE_OK,
+	    "leader: ... and it is committed");
+
+	/* posted and nothing else: committed after the delay all the same */
+	ran = 0;
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		T_CHECK(0, "leader: calloc");
+		store_close(s);
+		writer_stop(w);
+		return;
+	}
+	p->se = mksession("posted-session-0003", "S0003-T01", 1751418000);
+	p->ran = &ran;
+	writer_set_async_delay(w, WRITER_ASYNC_DELAY_MS);
+	T_CHECK(writer_post(w, t_op_posted, p, free) == 0,
+	    "leader: writer_post accepted again");
+	for (i = 0; i < 100 && store_session_get(s, "posted-session-0003",
+	    &got) != STORE_OK; i++)
+		(void)usleep(10000);
+	T_CHECK(i < 100, "leader: a posted operation alone is committed "
+	    "within a second");
+	store_close(s);
+	writer_stop(w);
+}
+
 /*
  * store_read_begin/end: the reads of one request see one snapshot; a row
  * another connection commits meanwhile shows only after read_end.
@@ -1656,6 +1755,7 @@ main(void)
 	test_concurrency();
 	test_writer();
 	test_read_snapshot();
+	test_writer_leader();
 	test_writer_gate();
 	test_writer_gate_timeout();
 	test_writer_processes();
