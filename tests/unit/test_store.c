@@ -1264,7 +1264,7 @@ t_op_thread(struct store *s, void *arg)
 
 struct t_posted {
 	struct session	 se;
-	volatile int	*ran;
+	int		*ran;	/* __atomic */
 };
 
 static int
@@ -1272,7 +1272,7 @@ t_op_posted(struct store *s, void *arg)
 {
 	struct t_posted *p = arg;
 
-	*p->ran = 1;
+	__atomic_store_n(p->ran, 1, __ATOMIC_RELEASE);
 	return store_session_record(s, &p->se);
 }
 
@@ -1291,7 +1291,7 @@ test_writer_leader(void)
 	struct session got;
 	struct store *s;
 	pthread_t ran_in;
-	volatile int ran = 0;
+	int ran = 0;
 	char path[1200], err[256];
 	int i;
 
@@ -1322,17 +1322,19 @@ test_writer_leader(void)
 	T_CHECK(writer_post(w, t_op_posted, p, free) == 0,
 	    "leader: writer_post accepted");
 	(void)usleep(20000);
-	T_CHECK(!ran, "leader: a posted operation alone waits for company");
+	T_CHECK(!__atomic_load_n(&ran, __ATOMIC_ACQUIRE),
+	    "leader: a posted operation alone waits for company");
 	T_CHECK(writer_call(w, t_op_thread, &ran_in, NULL, 0) == STORE_OK,
 	    "leader: a waited call");
 	writer_get_stats(w, &b);
-	T_CHECK(ran && b.batches == a.batches + 1 && b.ops == a.ops + 2,
+	T_CHECK(__atomic_load_n(&ran, __ATOMIC_ACQUIRE) &&
+	    b.batches == a.batches + 1 && b.ops == a.ops + 2,
 	    "leader: the waited call's batch took the posted one along");
 	T_CHECK(store_session_get(s, "posted-session-0002", &got) == STORE_OK,
 	    "leader: ... and it is committed");
 
 	/* posted and nothing else: committed after the delay all the same */
-	ran = 0;
+	__atomic_store_n(&ran, 0, __ATOMIC_RELEASE);
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		T_CHECK(0, "leader: calloc");
 		store_close(s);
@@ -1392,7 +1394,7 @@ struct t_gate_call {
 	struct writer	*w;
 	struct t_result	 r;
 	int		 rc;
-	volatile int	 done;
+	int		 done;	/* __atomic: set after rc */
 };
 
 static void *
@@ -1401,7 +1403,7 @@ t_gate_call(void *arg)
 	struct t_gate_call *g = arg;
 
 	g->rc = writer_call(g->w, t_op_result, &g->r, NULL, 0);
-	g->done = 1;
+	__atomic_store_n(&g->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -1416,13 +1418,20 @@ t_gate_spawn(struct t_gate_call *g, struct writer *w, int64_t id,
 	return pthread_create(t, NULL, t_gate_call, g) == 0 ? 0 : -1;
 }
 
+/* Has that call returned (then its rc is there to read)? */
+static int
+t_gate_done(const struct t_gate_call *g)
+{
+	return __atomic_load_n(&g->done, __ATOMIC_ACQUIRE);
+}
+
 /* Up to ticks x 10 ms for that call to return. */
 static void
 t_gate_wait(const struct t_gate_call *g, int ticks)
 {
 	int i;
 
-	for (i = 0; i < ticks && !g->done; i++)
+	for (i = 0; i < ticks && !t_gate_done(g); i++)
 		(void)usleep(10000);
 }
 
@@ -1462,10 +1471,10 @@ test_writer_gate(void)
 		return;
 	}
 	t_gate_wait(&g, 30);
-	T_CHECK(!g.done, "gate: no batch while another writer holds the gate");
+	T_CHECK(!t_gate_done(&g), "gate: no batch while another writer holds the gate");
 	(void)flock(fd, LOCK_UN);
 	(void)pthread_join(t, NULL);
-	T_CHECK(g.done && g.rc == STORE_NOTFOUND,
+	T_CHECK(t_gate_done(&g) && g.rc == STORE_NOTFOUND,
 	    "gate: the batch ran once the gate was let go");
 	(void)close(fd);
 	writer_stop(w);
@@ -1516,12 +1525,12 @@ test_writer_gate_timeout(void)
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (long)(t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	T_CHECK(g.done && g.rc == STORE_NOTFOUND,
+	T_CHECK(t_gate_done(&g) && g.rc == STORE_NOTFOUND,
 	    "gate timeout: a stuck holder does not stop the batch for good");
 	printf("# gate timeout: the batch ran after %ld ms\n", ms);
 	T_CHECK(ms >= 150, "gate timeout: the batch first waited for the "
 	    "gate");
-	if (!g.done) {
+	if (!t_gate_done(&g)) {
 		/* let it finish so the thread can be joined */
 		(void)flock(fd, LOCK_UN);
 		(void)pthread_join(t, NULL);
@@ -1552,7 +1561,7 @@ test_writer_gate_timeout(void)
 		return;
 	}
 	t_gate_wait(&g, 10);
-	T_CHECK(!g.done, "gate timeout: once let go, the gate orders the "
+	T_CHECK(!t_gate_done(&g), "gate timeout: once let go, the gate orders the "
 	    "writers again");
 	(void)flock(fd, LOCK_UN);
 	(void)pthread_join(t, NULL);
