@@ -21,6 +21,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ocsp_basic.h"
 #include "verify_util.h"
@@ -141,6 +142,12 @@ decode_certs(const uint8_t *e, size_t n)
 		q = p;
 		if ((x = d2i_X509(NULL, &q, (long)total)) == NULL)
 			goto fail;
+		/*
+		 * OpenSSL fills a certificate's extension cache on first use;
+		 * done here, before other threads share it, so that later
+		 * uses only read it.
+		 */
+		(void)X509_check_purpose(x, -1, 0);
 		if (q != p + total || !sk_X509_push(sk, x)) {
 			X509_free(x);
 			goto fail;
