@@ -225,6 +225,9 @@ send_json(struct evhttp_request *req, int status, const char *json,
     size_t len, int close_after)
 {
 	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon != NULL ?
+	    evhttp_connection_get_bufferevent(evcon) : NULL;
 	struct evbuffer *buf;
 
 	if ((buf = evbuffer_new()) == NULL) {
@@ -241,6 +244,14 @@ send_json(struct evhttp_request *req, int status, const char *json,
 	}
 	evhttp_send_reply(req, status, NULL, buf);
 	evbuffer_free(buf);
+	/*
+	 * evhttp leaves the headers and the body in two chains of the
+	 * output buffer, and bufferevent_openssl writes each chain as a TLS
+	 * record of its own, with a write() each.  The write itself waits
+	 * for the loop, so one chain now means one record and one write.
+	 */
+	if (bev != NULL)
+		(void)evbuffer_pullup(bufferevent_get_output(bev), -1);
 }
 
 /* An error answered by the loop thread itself (routing, bounds). */

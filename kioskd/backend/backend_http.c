@@ -497,6 +497,15 @@ write_request(struct backend_http *h, struct http_req *r)
 		rc = evbuffer_add(out, "\r\n", 2);
 	if (rc >= 0 && r->body != NULL)
 		rc = evbuffer_add(out, r->body, r->bodylen);
+	/*
+	 * A body that did not fit the headers' chain is a chain of its own,
+	 * and bufferevent_openssl writes each chain as a TLS record with a
+	 * write() of its own; the write waits for the loop, so one chain
+	 * now is one record.
+	 */
+	if (rc >= 0 && evbuffer_pullup(out, -1) == NULL &&
+	    evbuffer_get_length(out) > 0)
+		rc = -1;
 	r->sent = 1;	/* from here the center may have seen it */
 	r->attempts++;
 	h->stats.requests++;
