@@ -70,6 +70,8 @@ struct server {
 	uint8_t			 challenge[32];
 	char			 idem_key[65];
 	int			 issue_answers;
+	int			 rx_records;	/* TLS records received */
+	int			 rx_at[P_N];	/* rx_records at the last request */
 };
 
 static struct event_base	*base;
@@ -431,6 +433,7 @@ handler(struct evhttp_request *req, void *arg)
 	struct timeval			 zero = { 0, 0 };
 
 	s->count[ep]++;
+	s->rx_at[ep] = s->rx_records;
 	s->last_conn = evcon;
 	evhttp_connection_set_closecb(evcon, closecb, s);
 	bev = evhttp_connection_get_bufferevent(evcon);
@@ -509,6 +512,21 @@ handler(struct evhttp_request *req, void *arg)
 	}
 }
 
+/* Every TLS record the server reads (its header), for counting. */
+static void
+record_cb(int write_p, int version, int content_type, const void *buf,
+    size_t len, SSL *ssl, void *arg)
+{
+	struct server *s = arg;
+
+	(void)version;
+	(void)buf;
+	(void)len;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HEADER)
+		s->rx_records++;
+}
+
 static struct bufferevent *
 bevcb(struct event_base *b, void *arg)
 {
@@ -559,6 +577,8 @@ server_new(const char *pki, const char *fleet_pki, const char *addr,
 	SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	SSL_CTX_set_session_id_context(s->ctx, (const uint8_t *)"center", 6);
+	SSL_CTX_set_msg_callback(s->ctx, record_cb);
+	SSL_CTX_set_msg_callback_arg(s->ctx, s);
 
 	path_join(p, sizeof(p), pki, "docsign.key");
 	if ((f = fopen(p, "r")) == NULL ||
@@ -975,9 +995,45 @@ main(void)
 		    "seal_not_registered") == 0 &&
 		    strcmp(o.auth->resident_ref, "a1b2c3d4") == 0 &&
 		    o.auth_json_first == '{', "POST .../auth");
+
 		T_CHECK(strstr(o.auth->docs[0].options_json,
 		    "\"members\":\"all\"") != NULL,
 		    "auth: options passed through");
+
+		/*
+		 * A real certificate makes a body of about 2 KB, larger than
+		 * the chain the headers went into: still one TLS record (and
+		 * one write) for the whole request.
+		 */
+		{
+			static uint8_t big_cert[1600];
+			char sid2[33];
+
+			memset(big_cert, 0x30, sizeof(big_cert));
+			reset();
+			backend_session_new(b, session_cb, NULL);
+			run_until(&o.done);
+			memcpy(sid2, o.session.session_id, sizeof(sid2));
+			reset();
+			backend_auth(b, sid2, big_cert, sizeof(big_cert), sig,
+			    sizeof(sig), auth_cb, NULL);
+			run_until(&o.done);
+			printf("# auth request with a 1600-byte certificate: "
+			    "%d TLS record(s)\n",
+			    s->rx_at[P_AUTH] - s->rx_at[P_SESSIONS]);
+			T_CHECK(o.err.kind == BACKEND_OK &&
+			    s->rx_at[P_AUTH] - s->rx_at[P_SESSIONS] == 1,
+			    "auth: headers and a 2 KB body in one TLS record");
+			reset();
+			backend_session_new(b, session_cb, NULL);
+			run_until(&o.done);
+			memcpy(sid, o.session.session_id, sizeof(sid));
+			reset();
+			backend_auth(b, sid, (const uint8_t *)cert_der_fake,
+			    sizeof(cert_der_fake) - 1, sig, sizeof(sig),
+			    auth_cb, NULL);
+			run_until(&o.done);
+		}
 
 		backend_idempotency_key(key, sizeof(key));
 		reset();
