@@ -184,29 +184,41 @@ gate_timer_set(struct writer *w, int ms)
 	(void)timer_settime(w->gate_timer, 0, &it, NULL);
 }
 
-static void
-gate_enter(struct writer *w, int timeout_ms)
+/*
+ * The gate without waiting: 1 when this batch may run (the gate taken,
+ * none configured, its holder stuck past the timeout, or flock() failing,
+ * when SQLite's lock still holds), 0 when another process holds it.
+ */
+static int
+gate_try(struct writer *w)
 {
-	struct timespec t0, now;
-	long waited;
-
 	w->gate_held = 0;
 	if (w->gate == -1)
-		return;
+		return 1;
 	if (flock(w->gate, LOCK_EX | LOCK_NB) == 0) {
 		w->gate_held = 1;
 		if (w->gate_bypass) {
 			w->gate_bypass = 0;
 			log_info("writer: the writer gate is free again");
 		}
-		return;
+		return 1;
 	}
 	if (errno != EWOULDBLOCK) {
 		log_warn("writer: flock");
-		return;			/* SQLite's lock still holds */
+		return 1;
 	}
-	if (w->gate_bypass)
-		return;			/* its holder is still stuck */
+	return w->gate_bypass;
+}
+
+/* The gate, waiting for it up to timeout_ms when another process has it. */
+static void
+gate_enter(struct writer *w, int timeout_ms)
+{
+	struct timespec t0, now;
+	long waited;
+
+	if (gate_try(w))
+		return;
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	gate_timer_set(w, timeout_ms);
 	for (;;) {
@@ -230,28 +242,6 @@ gate_enter(struct writer *w, int timeout_ms)
 		}
 	}
 	gate_timer_set(w, 0);
-}
-
-/*
- * The gate without waiting: 1 when this batch may run (the gate taken,
- * none configured, or its holder stuck past the timeout), 0 when another
- * process holds it.
- */
-static int
-gate_try(struct writer *w)
-{
-	w->gate_held = 0;
-	if (w->gate == -1)
-		return 1;
-	if (flock(w->gate, LOCK_EX | LOCK_NB) == 0) {
-		w->gate_held = 1;
-		if (w->gate_bypass) {
-			w->gate_bypass = 0;
-			log_info("writer: the writer gate is free again");
-		}
-		return 1;
-	}
-	return errno != EWOULDBLOCK || w->gate_bypass;
 }
 
 static void
