@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -168,21 +169,16 @@ certs_for(const uint8_t *e, size_t n)
 	struct slot *s;
 	uint8_t *copy;
 	size_t i;
-	int k;
 
 	(void)pthread_mutex_lock(&mu);
 	for (i = 0; i < OCSPB_SLOTS; i++)
 		if (slots[i].der != NULL && slots[i].len == n &&
 		    memcmp(slots[i].der, e, n) == 0)
 			break;
-	if (i < OCSPB_SLOTS) {
-		/* the caller's own references: the slot may be replaced */
-		sk = sk_X509_dup(slots[i].certs);
-		for (k = 0; sk != NULL && k < sk_X509_num(sk); k++)
-			(void)X509_up_ref(sk_X509_value(sk, k));
-		if (sk != NULL)
-			n_hits++;
-	}
+	/* the caller's own references: the slot may be replaced */
+	if (i < OCSPB_SLOTS &&
+	    (sk = X509_chain_up_ref(slots[i].certs)) != NULL)
+		n_hits++;
 	(void)pthread_mutex_unlock(&mu);
 	if (sk != NULL)
 		return sk;
@@ -194,9 +190,7 @@ certs_for(const uint8_t *e, size_t n)
 	memcpy(copy, e, n);
 	(void)pthread_mutex_lock(&mu);
 	n_misses++;
-	if ((sk = sk_X509_dup(fresh)) != NULL) {
-		for (k = 0; k < sk_X509_num(sk); k++)
-			(void)X509_up_ref(sk_X509_value(sk, k));
+	if ((sk = X509_chain_up_ref(fresh)) != NULL) {
 		s = &slots[next_slot++ % OCSPB_SLOTS];
 		free(s->der);
 		sk_X509_pop_free(s->certs, X509_free);
@@ -216,9 +210,9 @@ ocspb_get1_basic(OCSP_RESPONSE *resp, const uint8_t *der, size_t len)
 	OCSP_BASICRESP *bs = NULL;
 	STACK_OF(X509) *certs = NULL;
 	const uint8_t *b, *body, *ce, *p;
-	size_t blen, bodylen, celen, hl;
-	uint8_t *stripped = NULL;
-	int k;
+	size_t blen, bodylen, celen;
+	uint8_t *stripped = NULL, *q;
+	int k, total;
 
 	if (basic_bytes(der, len, &b, &blen) == -1 ||
 	    split_basic(b, blen, &body, &bodylen, &ce, &celen) == -1)
@@ -234,32 +228,16 @@ ocspb_get1_basic(OCSP_RESPONSE *resp, const uint8_t *der, size_t len)
 	    (certs = certs_for(ce, celen)) == NULL)
 		goto slow;
 	/* the same SEQUENCE without the certs element */
-	if ((stripped = malloc(bodylen + 5)) == NULL)
+	if ((total = ASN1_object_size(1, (int)bodylen, V_ASN1_SEQUENCE)) <= 0 ||
+	    (stripped = malloc((size_t)total)) == NULL)
 		goto slow;
-	stripped[0] = 0x30;
-	if (bodylen < 0x80) {
-		stripped[1] = (uint8_t)bodylen;
-		hl = 2;
-	} else if (bodylen < 0x100) {
-		stripped[1] = 0x81;
-		stripped[2] = (uint8_t)bodylen;
-		hl = 3;
-	} else if (bodylen < 0x10000) {
-		stripped[1] = 0x82;
-		stripped[2] = (uint8_t)(bodylen >> 8);
-		stripped[3] = (uint8_t)bodylen;
-		hl = 4;
-	} else {
-		stripped[1] = 0x83;
-		stripped[2] = (uint8_t)(bodylen >> 16);
-		stripped[3] = (uint8_t)(bodylen >> 8);
-		stripped[4] = (uint8_t)bodylen;
-		hl = 5;
-	}
-	memcpy(stripped + hl, body, bodylen);
+	q = stripped;
+	ASN1_put_object(&q, 1, (int)bodylen, V_ASN1_SEQUENCE,
+	    V_ASN1_UNIVERSAL);
+	memcpy(q, body, bodylen);
 	p = stripped;
-	if ((bs = d2i_OCSP_BASICRESP(NULL, &p, (long)(hl + bodylen))) ==
-	    NULL || p != stripped + hl + bodylen)
+	if ((bs = d2i_OCSP_BASICRESP(NULL, &p, total)) == NULL ||
+	    p != stripped + total)
 		goto slow;
 	for (k = 0; k < sk_X509_num(certs); k++)
 		if (OCSP_basic_add1_cert(bs, sk_X509_value(certs, k)) != 1)
