@@ -1130,6 +1130,27 @@ t_op_record(struct store *s, void *arg)
 	return store_session_record(s, arg);
 }
 
+/*
+ * A writer on the test town (and, with s, a reader connection to it);
+ * NULL after a failed check named check.
+ */
+static struct writer *
+t_writer(const char *check, struct store **s)
+{
+	struct writer *w;
+	char path[1200], err[256] = "";
+
+	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
+	if ((w = writer_start(path, err, sizeof(err))) == NULL ||
+	    (s != NULL && (*s = open_db("town.db")) == NULL)) {
+		printf("# writer: %s\n", err);
+		T_CHECK(0, check);
+		writer_stop(w);
+		return NULL;
+	}
+	return w;
+}
+
 static void
 test_writer(void)
 {
@@ -1142,17 +1163,11 @@ test_writer(void)
 	struct session *rec, got;
 	struct issuance is;
 	struct store *s;
-	char path[1200], err[256];
+	char err[256];
 	int i;
 
-	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
-	if ((w = writer_start(path, err, sizeof(err))) == NULL ||
-	    (s = open_db("town.db")) == NULL) {
-		printf("# writer: %s\n", err);
-		T_CHECK(0, "writer starts");
-		writer_stop(w);
+	if ((w = t_writer("writer starts", &s)) == NULL)
 		return;
-	}
 	memset(&c1, 0, sizeof(c1));
 	c4 = c3 = c2 = c1;
 	c1.q = mkreq("batch-key-0001", "sess-batch-1", 7);
@@ -1276,6 +1291,23 @@ t_op_posted(struct store *s, void *arg)
 	return store_session_record(s, &p->se);
 }
 
+/* Post a session row that sets *ran when it runs.  0 or -1. */
+static int
+t_post_session(struct writer *w, const char *id, int *ran)
+{
+	struct t_posted *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -1;
+	p->se = mksession(id, "S0003-T01", 1751418000);
+	p->ran = ran;
+	if (writer_post(w, t_op_posted, p, free) == -1) {
+		free(p);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Group commit without needless thread switches: with nobody committing,
  * a handler's own thread runs its batch; fire-and-forget operations wait
@@ -1287,39 +1319,23 @@ test_writer_leader(void)
 {
 	struct writer *w;
 	struct writer_stats a, b;
-	struct t_posted *p;
 	struct session got;
 	struct store *s;
 	pthread_t ran_in;
 	int ran = 0;
-	char path[1200], err[256];
 	int i;
 
-	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
-	if ((w = writer_start(path, err, sizeof(err))) == NULL ||
-	    (s = open_db("town.db")) == NULL) {
-		printf("# writer: %s\n", err);
-		T_CHECK(0, "leader: writer starts");
-		writer_stop(w);
+	if ((w = t_writer("leader: writer starts", &s)) == NULL)
 		return;
-	}
 	memset(&ran_in, 0, sizeof(ran_in));
 	T_CHECK(writer_call(w, t_op_thread, &ran_in, NULL, 0) == STORE_OK &&
 	    pthread_equal(ran_in, pthread_self()),
 	    "leader: an idle writer's caller runs the batch itself");
 
 	/* posted, then a waited call soon after: one transaction for both */
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		T_CHECK(0, "leader: calloc");
-		store_close(s);
-		writer_stop(w);
-		return;
-	}
-	p->se = mksession("posted-session-0002", "S0003-T01", 1751418000);
-	p->ran = &ran;
 	writer_set_async_delay(w, 3000);	/* a slow machine's margin */
 	writer_get_stats(w, &a);
-	T_CHECK(writer_post(w, t_op_posted, p, free) == 0,
+	T_CHECK(t_post_session(w, "posted-session-0002", &ran) == 0,
 	    "leader: writer_post accepted");
 	(void)usleep(20000);
 	T_CHECK(!__atomic_load_n(&ran, __ATOMIC_ACQUIRE),
@@ -1335,16 +1351,8 @@ test_writer_leader(void)
 
 	/* posted and nothing else: committed after the delay all the same */
 	__atomic_store_n(&ran, 0, __ATOMIC_RELEASE);
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		T_CHECK(0, "leader: calloc");
-		store_close(s);
-		writer_stop(w);
-		return;
-	}
-	p->se = mksession("posted-session-0003", "S0003-T01", 1751418000);
-	p->ran = &ran;
 	writer_set_async_delay(w, WRITER_ASYNC_DELAY_MS);
-	T_CHECK(writer_post(w, t_op_posted, p, free) == 0,
+	T_CHECK(t_post_session(w, "posted-session-0003", &ran) == 0,
 	    "leader: writer_post accepted again");
 	for (i = 0; i < 100 && store_session_get(s, "posted-session-0003",
 	    &got) != STORE_OK; i++)
@@ -1446,16 +1454,12 @@ test_writer_gate(void)
 	struct t_gate_call g;
 	struct writer *w;
 	pthread_t t;
-	char path[1200], gate[1300], err[256];
+	char gate[1300];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
-	snprintf(gate, sizeof(gate), "%s-writer", path);
-	if ((w = writer_start(path, err, sizeof(err))) == NULL) {
-		printf("# writer: %s\n", err);
-		T_CHECK(0, "gate: writer starts");
+	snprintf(gate, sizeof(gate), "%s/town.db-writer", tmpdir);
+	if ((w = t_writer("gate: writer starts", NULL)) == NULL)
 		return;
-	}
 	fd = open(gate, O_RDWR | O_CLOEXEC);
 	T_CHECK(fd != -1, "gate: the writer made <db>-writer");
 	if (fd == -1 || flock(fd, LOCK_EX) == -1) {
@@ -1493,17 +1497,13 @@ test_writer_gate_timeout(void)
 	struct writer *w;
 	pthread_t t;
 	struct timespec t0, t1;
-	char path[1200], gate[1300], err[256];
+	char gate[1300];
 	int fd;
 	long ms;
 
-	snprintf(path, sizeof(path), "%s/town.db", tmpdir);
-	snprintf(gate, sizeof(gate), "%s-writer", path);
-	if ((w = writer_start(path, err, sizeof(err))) == NULL) {
-		printf("# writer: %s\n", err);
-		T_CHECK(0, "gate timeout: writer starts");
+	snprintf(gate, sizeof(gate), "%s/town.db-writer", tmpdir);
+	if ((w = t_writer("gate timeout: writer starts", NULL)) == NULL)
 		return;
-	}
 	writer_set_gate_timeout(w, 200);
 	if ((fd = open(gate, O_RDWR | O_CLOEXEC)) == -1 ||
 	    flock(fd, LOCK_EX) == -1) {
