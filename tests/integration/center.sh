@@ -446,8 +446,8 @@ one_tx() {
 	auth "$kiosk" "$card"
 	[ "$(code_of "$AUTH")" = 200 ] || { echo "bad $n auth $(code_of "$AUTH")"; return; }
 	name=$(jfield "$AUTH" .resident.display_name)
-	issue "$kiosk" juminhyo '{}' 1 "tx-$$-$n-$RANDOM$RANDOM"
-	[ "$(code_of "$ISS")" = 201 ] || { echo "bad $n issue $(code_of "$ISS")"; return; }
+	issue "$kiosk" juminhyo '{}' 1 "$(newkey)-$n"
+	[ "$(code_of "$ISS")" = 201 ] || { echo "bad $n issue $(code_of "$ISS") $(error_code "$ISS")"; return; }
 	jfield "$ISS" .content | base64 -d >"$T/c$n.json"
 	jfield "$ISS" .signature | base64 -d >"$T/s$n.bin"
 	openssl dgst -sha256 -verify "$DOCPUB" -signature "$T/s$n.bin" \
@@ -457,7 +457,7 @@ one_tx() {
 	[ "$b" = "$sid $(cert_sha "$card") $kiosk $name" ] || { echo "bad $n binding $b"; return; }
 	echo "ok $n"
 }
-export -f one_tx new_session auth issue post req code_of jfield cert_b64 cert_sha sign_b64
+export -f one_tx new_session auth issue post req code_of error_code jfield newkey cert_b64 cert_sha sign_b64
 DOCPUB=$T/docsign-pub.pem
 export P T PORT B DOCPUB
 cards=(alice bob dave erin frank)
