@@ -28,6 +28,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "util.h"
 
 struct http_server {
 	struct event_base	*base;
@@ -48,7 +49,7 @@ struct http_server {
 	int			 nstarted;
 	pthread_t		*threads;
 	struct api_worker	*workers;
-	struct api_worker	 loop_worker;	/* routes run in loop */
+	struct api_worker	 loop_worker;	/* routes run in the loop */
 	int			 notify[2];	/* workers -> loop */
 	struct event		*notify_ev;
 	struct event		*purge_ev;
@@ -200,16 +201,6 @@ bev_new(struct event_base *base, void *arg)
 
 /* --- replies in the loop thread -------------------------------------- */
 
-static double
-elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 static void
 job_free(struct api_job *j)
 {
@@ -302,7 +293,7 @@ finish(struct http_server *h, struct api_job *j)
 		send_json(j->req, j->status, j->reply, j->reply_len, 0);
 		/* the note names sessions and issuances by id, never a person */
 		log_debug("%s %s -> %d %.1f ms: %s", j->kiosk_id,
-		    route_name(j->route), j->status, elapsed_ms(&j->started),
+		    route_name(j->route), j->status, ms_since(&j->started),
 		    j->note);
 	}
 	job_free(j);

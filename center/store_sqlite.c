@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "util.h"
 
 #define SQ_BUSY_TIMEOUT_MS	10000
 /*
@@ -583,15 +584,13 @@ static int
 sq_busy(void *arg, int count)
 {
 	struct sq *q = arg;
-	struct timespec now, ts;
+	struct timespec ts;
 	long long waited_ms;
 	uint64_t base_us, us;
 
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	if (count == 0)
-		q->busy_since = now;
-	waited_ms = (long long)(now.tv_sec - q->busy_since.tv_sec) * 1000 +
-	    (now.tv_nsec - q->busy_since.tv_nsec) / 1000000;
+		(void)clock_gettime(CLOCK_MONOTONIC, &q->busy_since);
+	waited_ms = (long long)ms_since(&q->busy_since);
 	if (waited_ms >= q->busy_timeout_ms)
 		return 0;
 	base_us = count < 32 ? 100 : count < 256 ? 500 : 2000;

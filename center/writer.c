@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 #include "writer.h"
 
 struct writer {
@@ -214,7 +215,7 @@ gate_try(struct writer *w)
 static void
 gate_enter(struct writer *w, int timeout_ms)
 {
-	struct timespec t0, now;
+	struct timespec t0;
 	long waited;
 
 	if (gate_try(w))
@@ -230,9 +231,7 @@ gate_enter(struct writer *w, int timeout_ms)
 			log_warn("writer: flock");
 			break;
 		}
-		(void)clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (long)(now.tv_sec - t0.tv_sec) * 1000 +
-		    (now.tv_nsec - t0.tv_nsec) / 1000000;
+		waited = (long)ms_since(&t0);
 		if (waited >= timeout_ms) {
 			w->gate_bypass = 1;
 			log_warnx("writer: another process has held the writer "

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -46,4 +47,14 @@ secure_wipe(void *p, size_t len)
 	while (len-- > 0)
 		*v++ = 0;
 #endif
+}
+
+double
+ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
 }

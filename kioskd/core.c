@@ -997,14 +997,10 @@ print_spooled(const struct msg_print_job *j, uint64_t sid)
 	if (sid == 0 || stale_sid(sid))
 		return;		/* settlement finds the job by its name */
 	if (j->status == MSG_PRINT_OK && j->job_id > 0) {
-		struct timespec now;
-
-		(void)clock_gettime(CLOCK_MONOTONIC, &now);
 		/* the figure tests/bench/print reads */
 		log_info("issuance %s: job %d accepted by CUPS %.1f ms after "
 		    "confirm", j->issuance_id, j->job_id,
-		    (double)(now.tv_sec - core.confirmed.tv_sec) * 1e3 +
-		    (double)(now.tv_nsec - core.confirmed.tv_nsec) / 1e6);
+		    ms_since(&core.confirmed));
 		if (core.tx != 0 && journaled("spooled", journal_spooled(
 		    core.journal, core.tx, j->job_id)) == 0)
 			session_print_spooled(core.s, j->job_id);

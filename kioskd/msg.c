@@ -517,7 +517,7 @@ int
 msg_flush(struct msg_peer *p, int timeout_ms)
 {
 	struct pollfd pfd;
-	struct timespec start, now;
+	struct timespec start;
 	long elapsed;
 	int r;
 
@@ -528,10 +528,7 @@ msg_flush(struct msg_peer *p, int timeout_ms)
 			errno = EPIPE;
 			return -1;
 		}
-		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-			return -1;
-		elapsed = (now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000;
+		elapsed = (long)ms_since(&start);
 		if (elapsed >= timeout_ms) {
 			errno = ETIMEDOUT;
 			return -1;
