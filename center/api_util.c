@@ -14,6 +14,7 @@
 
 #include "centerd.h"
 #include "hex.h"
+#include "json_compact.h"
 #include "log.h"
 
 static const char oom_reply[] = "{\"error\":{\"code\":\"internal_error\","
@@ -43,7 +44,7 @@ api_reply_json(struct api_job *j, int status, json_t *o)
 	char *s = NULL;
 
 	if (o != NULL)
-		s = json_dumps(o, JSON_COMPACT);
+		s = json_compact(o, NULL);
 	json_decref(o);
 	api_reply_text(j, status, s);
 }

@@ -13,6 +13,7 @@
 #include "doccode.h"
 #include "document.h"
 #include "hex.h"
+#include "json_compact.h"
 
 static const struct {
 	int		 fee;
@@ -725,12 +726,11 @@ doc_build(const struct doc_input *in, char **content, size_t *len,
 		json_decref(doc);
 		return -1;
 	}
-	s = json_dumps(doc, JSON_COMPACT);
+	s = json_compact(doc, len);
 	json_decref(doc);
 	if (s == NULL)
 		return -1;
 	*content = s;
-	*len = strlen(s);
 	return 0;
 }
 

@@ -4,7 +4,8 @@ common_libcommon_a_SOURCES = \
 	common/civil.c common/civil.h \
 	common/hex.c common/hex.h \
 	common/util.c common/util.h \
-	common/doccode.c common/doccode.h
+	common/doccode.c common/doccode.h \
+	common/json_compact.c common/json_compact.h
 common_libcommon_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
 
 # The signed document code: format, parse, sign, verify, JST dates.
@@ -15,3 +16,10 @@ tests_unit_test_doccode_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS)
 tests_unit_test_doccode_LDADD = common/libcommon.a $(JANSSON_LIBS) \
 	$(CRYPTO_LIBS)
+
+# Compact JSON text, byte for byte what json_dumps(JSON_COMPACT) writes.
+UNIT_TESTS += tests/unit/test_json_compact
+tests_unit_test_json_compact_SOURCES = tests/unit/test_json_compact.c
+tests_unit_test_json_compact_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_json_compact_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_json_compact_LDADD = common/libcommon.a $(JANSSON_LIBS)
