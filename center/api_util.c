@@ -15,6 +15,7 @@
 #include "centerd.h"
 #include "hex.h"
 #include "json_compact.h"
+#include "json_parse.h"
 #include "log.h"
 
 static const char oom_reply[] = "{\"error\":{\"code\":\"internal_error\","
@@ -171,7 +172,7 @@ api_body_object(struct api_job *j, const char *const *allowed)
 		api_bad_request(j, "empty body");
 		return NULL;
 	}
-	o = json_loadb(j->body, j->body_len, JSON_REJECT_DUPLICATES, &e);
+	o = json_parse(j->body, j->body_len, JSON_REJECT_DUPLICATES, &e);
 	if (o == NULL) {
 		(void)snprintf(what, sizeof(what), "malformed JSON at line %d "
 		    "column %d", e.line, e.column);

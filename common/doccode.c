@@ -13,6 +13,7 @@
 
 #include "civil.h"
 #include "doccode.h"
+#include "json_parse.h"
 
 #define HASH_B64_LEN	43	/* 32 bytes, base64url without padding */
 #define SIG_B64_LEN	86	/* 64 bytes */
@@ -182,7 +183,7 @@ doccode_from_content(const char *content, size_t len, struct doccode *code)
 	int rc;
 
 	memset(code, 0, sizeof(*code));
-	if ((root = json_loadb(content, len, JSON_REJECT_DUPLICATES, NULL)) ==
+	if ((root = json_parse(content, len, JSON_REJECT_DUPLICATES, NULL)) ==
 	    NULL)
 		return -1;
 	rc = doccode_fill(code,

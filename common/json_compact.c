@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json_compact.h"
+#include "utf8.h"
 
 struct jbuf {
 	char	*p;
@@ -55,44 +56,6 @@ jb_ch(struct jbuf *b, char c)
 	if (jb_reserve(b, 1) == -1)
 		return;
 	b->p[b->len++] = c;
-}
-
-/*
- * A UTF-8 sequence as jansson accepts it (utf.c): no overlong forms, no
- * surrogates, nothing above U+10FFFF.  Its length, or 0 when invalid.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] < 0xc2)
-		return 0;
-	else if (s[0] < 0xe0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] < 0xf0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] < 0xf5) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
 }
 
 static void

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "backend_local.h"
+#include "json_parse.h"
 #include "log.h"
 
 #define DEFAULT_TIMEOUT_MS	10000
@@ -283,7 +284,7 @@ load_body(struct api_ctx *c, const struct http_response *res,
 	json_t		*root;
 	json_error_t	 je;
 
-	if ((root = json_loadb((const char *)res->body, res->len,
+	if ((root = json_parse((const char *)res->body, res->len,
 	    JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		backend_seterr(err, BACKEND_E_PROTOCOL, "%s: bad JSON at "
 		    "offset %d", c->what, je.position);

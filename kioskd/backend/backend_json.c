@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "backend_local.h"
+#include "json_parse.h"
 #include "log.h"
 
 void
@@ -344,7 +345,7 @@ bj_parse_error(const struct http_response *res, struct backend_error *err)
 		    "error object", res->status);
 		goto out;
 	}
-	if ((root = json_loadb((const char *)res->body, res->len,
+	if ((root = json_parse((const char *)res->body, res->len,
 	    JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		backend_seterr(err, BACKEND_E_PROTOCOL, "%s: bad JSON at "
 		    "offset %d", what, je.position);

@@ -23,6 +23,7 @@
 #include "doccode.h"
 #include "docverify.h"
 #include "hex.h"
+#include "json_parse.h"
 
 #define KEYFILE_MAX	(64 * 1024)
 
@@ -346,7 +347,7 @@ docverify(const uint8_t *content, size_t len, const uint8_t *sig,
 		return fail(out, DOCVERIFY_E_BAD_SIGNATURE, NULL);
 
 	/* Authentic from here: now it may be parsed. */
-	if ((doc = json_loadb((const char *)content, len,
+	if ((doc = json_parse((const char *)content, len,
 	    JSON_REJECT_DUPLICATES, &je)) == NULL)
 		return fail(out, DOCVERIFY_E_NOT_JSON, NULL);
 	out->doc = doc;
