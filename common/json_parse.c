@@ -415,6 +415,38 @@ jp_word(struct jp *j)
 	return NULL;
 }
 
+/* Past spacing, consume c when it comes next: 1, else 0. */
+static int
+jp_eat(struct jp *j, unsigned char c)
+{
+	jp_ws(j);
+	if (j->p < j->end && *j->p == c) {
+		j->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* "what expected" at j->p: a premature end when the input ran out. */
+static void
+jp_expected(struct jp *j, const char *what)
+{
+	jp_fail(j, j->p, j->p >= j->end ? json_error_premature_end_of_input :
+	    json_error_invalid_syntax, "%s expected", what);
+}
+
+/* After a member: 1 on ',' (another follows), 0 on close, -1 on error. */
+static int
+jp_after_member(struct jp *j, unsigned char close)
+{
+	if (jp_eat(j, ','))
+		return 1;
+	if (jp_eat(j, close))
+		return 0;
+	jp_expected(j, close == '}' ? "'}'" : "']'");
+	return -1;
+}
+
 static json_t *
 jp_object(struct jp *j)
 {
@@ -423,25 +455,20 @@ jp_object(struct jp *j)
 	size_t keylen = 0;
 	unsigned char *scratch = NULL;
 	const unsigned char *at;
-	int has_nul;
+	int has_nul, more;
 
 	if ((o = json_object()) == NULL) {
 		jp_fail(j, j->p, json_error_out_of_memory, "out of memory");
 		return NULL;
 	}
 	j->p++;
-	jp_ws(j);
-	if (j->p < j->end && *j->p == '}') {
-		j->p++;
+	if (jp_eat(j, '}'))
 		return o;
-	}
-	for (;;) {
+	do {
 		jp_ws(j);
 		at = j->p;
 		if (j->p >= j->end || *j->p != '"') {
-			jp_fail(j, j->p, j->p >= j->end ?
-			    json_error_premature_end_of_input :
-			    json_error_invalid_syntax, "string or '}' expected");
+			jp_expected(j, "string or '}'");
 			goto fail;
 		}
 		if (jp_string_bytes(j, &key, &keylen, &scratch, &has_nul) ==
@@ -458,14 +485,10 @@ jp_object(struct jp *j)
 			    "duplicate object key");
 			goto fail;
 		}
-		jp_ws(j);
-		if (j->p >= j->end || *j->p != ':') {
-			jp_fail(j, j->p, j->p >= j->end ?
-			    json_error_premature_end_of_input :
-			    json_error_invalid_syntax, "':' expected");
+		if (!jp_eat(j, ':')) {
+			jp_expected(j, "':'");
 			goto fail;
 		}
-		j->p++;
 		if ((v = jp_value(j)) == NULL)
 			goto fail;
 		if (json_object_setn_new_nocheck(o, key, keylen, v) != 0) {
@@ -475,20 +498,9 @@ jp_object(struct jp *j)
 		}
 		jp_scratch_free(scratch, keylen);
 		scratch = NULL;
-		jp_ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (j->p < j->end && *j->p == '}') {
-			j->p++;
-			return o;
-		}
-		jp_fail(j, j->p, j->p >= j->end ?
-		    json_error_premature_end_of_input :
-		    json_error_invalid_syntax, "'}' expected");
-		goto fail;
-	}
+	} while ((more = jp_after_member(j, '}')) == 1);
+	if (more == 0)
+		return o;
 fail:
 	jp_scratch_free(scratch, keylen);
 	json_decref(o);
@@ -499,18 +511,16 @@ static json_t *
 jp_array(struct jp *j)
 {
 	json_t *a, *v;
+	int more;
 
 	if ((a = json_array()) == NULL) {
 		jp_fail(j, j->p, json_error_out_of_memory, "out of memory");
 		return NULL;
 	}
 	j->p++;
-	jp_ws(j);
-	if (j->p < j->end && *j->p == ']') {
-		j->p++;
+	if (jp_eat(j, ']'))
 		return a;
-	}
-	for (;;) {
+	do {
 		if ((v = jp_value(j)) == NULL)
 			goto fail;
 		if (json_array_append_new(a, v) != 0) {
@@ -518,20 +528,9 @@ jp_array(struct jp *j)
 			    "out of memory");
 			goto fail;
 		}
-		jp_ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (j->p < j->end && *j->p == ']') {
-			j->p++;
-			return a;
-		}
-		jp_fail(j, j->p, j->p >= j->end ?
-		    json_error_premature_end_of_input :
-		    json_error_invalid_syntax, "']' expected");
-		goto fail;
-	}
+	} while ((more = jp_after_member(j, ']')) == 1);
+	if (more == 0)
+		return a;
 fail:
 	json_decref(a);
 	return NULL;
@@ -606,9 +605,7 @@ json_parse(const char *buf, size_t len, size_t flags, json_error_t *error)
 	jp_ws(&j);
 	if (!(flags & JSON_DECODE_ANY) && (j.p >= j.end ||
 	    (*j.p != '[' && *j.p != '{'))) {
-		jp_fail(&j, j.p, j.p >= j.end ?
-		    json_error_premature_end_of_input :
-		    json_error_invalid_syntax, "'[' or '{' expected");
+		jp_expected(&j, "'[' or '{'");
 		return NULL;
 	}
 	if ((v = jp_value(&j)) == NULL)

@@ -27,6 +27,16 @@ t_check(int cond, const char *name, const char *file, int line)
 
 #define T_CHECK(cond, name) t_check((cond) ? 1 : 0, (name), __FILE__, __LINE__)
 
+/* xorshift64: a reproducible number below n from *state (never 0). */
+static inline unsigned
+t_rand(unsigned long long *state, unsigned n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (unsigned)(*state % n);
+}
+
 static inline int
 t_done(void)
 {

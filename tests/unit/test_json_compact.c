@@ -57,10 +57,7 @@ static unsigned long long rng = 0x9e3779b97f4a7c15ULL;
 static unsigned
 rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return t_rand(&rng, n);
 }
 
 /* a random string of ASCII, controls, escapes and 2-, 3-, 4-byte UTF-8 */

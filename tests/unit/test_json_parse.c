@@ -84,10 +84,7 @@ static unsigned long long rng = 0x243f6a8885a308d3ULL;
 static unsigned
 rnd(unsigned n)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
+	return t_rand(&rng, n);
 }
 
 struct out {
