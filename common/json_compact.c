@@ -6,6 +6,7 @@
 
 #include "json_compact.h"
 #include "utf8.h"
+#include "util.h"
 
 struct jbuf {
 	char	*p;
@@ -32,10 +33,14 @@ jb_reserve(struct jbuf *b, size_t n)
 		}
 		cap *= 2;
 	}
-	if ((p = realloc(b->p, cap)) == NULL) {
+	/* not realloc: the outgrown buffer is wiped, no copy is left */
+	if ((p = malloc(cap)) == NULL) {
 		b->failed = 1;
 		return -1;
 	}
+	memcpy(p, b->p, b->len);
+	secure_wipe(b->p, b->cap);
+	free(b->p);
 	b->p = p;
 	b->cap = cap;
 	return 0;
@@ -213,6 +218,7 @@ json_compact(const json_t *v, size_t *len)
 	jb_value(&b, v, 0);
 	jb_ch(&b, '\0');
 	if (b.failed) {
+		secure_wipe(b.p, b.cap);
 		free(b.p);
 		return NULL;
 	}

@@ -7,8 +7,9 @@
  * bytes at a time; for the center's replies that was about 8% of its
  * CPU.  Our trees are built by us and have no loops; depth is bounded.
  *
- * The buffer grows with realloc() and is not wiped: not for text that
- * carries a secret, nor in kioskd, whose jansson allocator wipes.
+ * The buffer comes from malloc(); as it grows, each outgrown copy is
+ * wiped before it is freed, so the only copy left is the one returned,
+ * which the caller wipes when the text deserves it.
  */
 #ifndef KIOSK_JSON_COMPACT_H
 #define KIOSK_JSON_COMPACT_H

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "backend_local.h"
+#include "json_compact.h"
 #include "json_parse.h"
 #include "log.h"
 
@@ -796,17 +797,18 @@ submit(struct backend *b, struct api_ctx *c, const char *method,
     const char *path, json_t *body, int idempotent)
 {
 	char		*s = NULL;
+	size_t		 len = 0;
 	uint64_t	 id;
 
-	if (body != NULL && (s = json_dumps(body, JSON_COMPACT)) == NULL) {
+	if (body != NULL && (s = json_compact(body, &len)) == NULL) {
 		log_warnx("backend: %s: cannot serialise the request", c->what);
 		free(c);
 		return 0;
 	}
-	id = backend_http_request(b->http, method, path, s,
-	    s != NULL ? strlen(s) : 0, idempotent, api_done, c);
+	id = backend_http_request(b->http, method, path, s, len, idempotent,
+	    api_done, c);
 	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
+		explicit_bzero(s, len);
 		free(s);
 	}
 	if (id == 0) {

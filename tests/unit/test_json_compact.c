@@ -162,6 +162,12 @@ main(void)
 	T_CHECK(same_text("[0.5,-1e300,3.0,1.5e-7,100.0]"),
 	    "reals in jansson's own format");
 
+	v = json_array();
+	for (i = 0; i < 3000; i++)
+		json_array_append_new(v, json_sprintf("item %d \"%d\"", i, i));
+	T_CHECK(same(v), "60 KB: grown from 1 KB, the same bytes");
+	json_decref(v);
+
 	v = json_string("x");
 	T_CHECK(json_compact(v, &n) == NULL && json_dumps(v, JSON_COMPACT) ==
 	    NULL, "a bare string: NULL, as json_dumps");
