@@ -431,7 +431,8 @@ check "TLS 1.2 client: refused" tls_refused --tls-max 1.2 \
 expect_eq "kiosk S0009-T09 served before its revocation" "$(req_code S0009-T09 GET "$PORT" /v1/status)" 200
 "$PKI_BIN" revoke-kiosk "$P" S0009-T09 >/dev/null
 kill -HUP "$MAIN_PID"
-sleep 0.5
+revoked_refused() { [ "$(req_code S0009-T09 GET "$PORT" /v1/status)" = 000 ]; }
+wait_until "$MAIN_PID" 50 revoked_refused
 expect_eq "revoked kiosk refused after SIGHUP" "$(req_code S0009-T09 GET "$PORT" /v1/status)" 000
 expect_eq "other kiosks still served" "$(req_code S0001-T01 GET "$PORT" /v1/status)" 200
 

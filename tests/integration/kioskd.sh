@@ -84,9 +84,14 @@ resident long --script "$T/long.script" --timeout 10
 expect_eq "an oversized line: error, then that client is dropped" \
     "$RC $(grep -c '"code":"line_too_long"' "$T/long.out")" "3 1"
 printf 'sleep 2\n' >"$T/hold.script"
+controllers() { grep -c 'ui: client [0-9]* connected (control)' "$T/kioskd.log"; }
+before=$(controllers)
 "$RESIDENT" --socket "$SOCK" --script "$T/hold.script" >"$T/hold.out" 2>&1 &
 hold=$!
-sleep 0.5
+# the holder reads its hello only after its sleep: kioskd's log says when
+# it took control
+hold_controls() { [ "$(controllers)" -gt "$before" ]; }
+wait_until "$hold" 50 hold_controls
 printf 'send {"cmd":"start"}\nerror not_controller\n' >"$T/watch.script"
 resident watch --script "$T/watch.script"
 expect_eq "a second client watches and may not act" "$RC $(head -n 1 "$T/watch.out" | sed 's/^hello //' | jq -r .role)" "0 watch"
