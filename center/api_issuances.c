@@ -474,21 +474,75 @@ done:
 	json_decref(body);
 }
 
-void
+static void
+reply_result_conflict(struct api_job *j)
+{
+	api_reply_error(j, 409, "result_conflict",
+	    "The other outcome has already been recorded.",
+	    "この交付の結果はすでに別の内容で記録されています。");
+}
+
+static void
+reply_result(struct api_job *j, const char *public_id,
+    enum issuance_state want, int changed)
+{
+	json_t *o;
+
+	o = json_pack("{s:s,s:s}", "issuance_id", public_id, "state",
+	    want == ISSUANCE_COMMITTED ? "committed" : "voided");
+	api_reply_json(j, 200, o);
+	(void)snprintf(j->note, sizeof(j->note), "issuance %s %s%s",
+	    public_id, want == ISSUANCE_COMMITTED ? "printed" : "failed",
+	    changed ? "" : " (again)");
+}
+
+/* A result on its way through the writer: what its answer needs. */
+struct result_write {
+	struct api_worker	*w;
+	struct api_job		*j;
+	struct set_result	 sr;
+	char			 public_id[STORE_PUBID_LEN + 1];
+};
+
+static int
+op_result_write(struct store *st, void *arg)
+{
+	struct result_write *rw = arg;
+
+	return op_set_result(st, &rw->sr);
+}
+
+/* The writer's answer (in the thread that ran the batch). */
+static void
+result_written(void *arg, int rc, const char *why)
+{
+	struct result_write *rw = arg;
+
+	if (rc == STORE_CONFLICT)
+		reply_result_conflict(rw->j);
+	else if (rc != STORE_OK)
+		api_write_error(rw->j, rw->w, rc, "issuance result", why);
+	else
+		reply_result(rw->j, rw->public_id, rw->sr.state,
+		    rw->sr.changed);
+	api_job_done(rw->w, rw->j);
+	free(rw);
+}
+
+int
 api_issuance_result(struct api_worker *w, struct api_job *j)
 {
 	static const char *const allowed[] = { "status", "pages", NULL };
 	struct issuance is;
 	enum issuance_state want;
-	json_t *body, *o;
+	json_t *body;
 	const char *status;
 	json_int_t pages;
-	struct set_result sr;
-	char why[256];
-	int rc, changed = 0;
+	struct result_write *rw;
+	int rc;
 
 	if ((body = api_body_object(j, allowed)) == NULL)
-		return;
+		return 0;
 	if (api_get_string(j, body, "status", 1, 1, 16, &status) == -1 ||
 	    api_get_int(j, body, "pages", 1, 0, CENTER_PAGES_MAX, &pages) ==
 	    -1)
@@ -516,37 +570,41 @@ api_issuance_result(struct api_worker *w, struct api_job *j)
 		    "この交付は別の端末のものです。");
 		goto done;
 	}
-	if (is.state == want)
-		changed = 0;	/* the same outcome again: nothing to write */
-	else if (is.state != ISSUANCE_ISSUED) {
-		api_reply_error(j, 409, "result_conflict",
-		    "The other outcome has already been recorded.",
-		    "この交付の結果はすでに別の内容で記録されています。");
+	if (is.state == want) {
+		/* the same outcome again: nothing to write */
+		reply_result(j, is.req.public_id, want, 0);
 		goto done;
-	} else {
-		memset(&sr, 0, sizeof(sr));
-		sr.id = is.id;
-		sr.state = want;
-		sr.pages = (int)pages;
-		sr.now = (int64_t)time(NULL);
-		rc = writer_call(w->c->writer, op_set_result, &sr, why,
-		    sizeof(why));
-		if (rc == STORE_CONFLICT) {
-			api_reply_error(j, 409, "result_conflict",
-			    "The other outcome has already been recorded.",
-			    "この交付の結果はすでに別の内容で記録されています。");
-			goto done;
-		} else if (rc != STORE_OK) {
-			api_write_error(j, w, rc, "issuance result", why);
-			goto done;
-		}
-		changed = sr.changed;
 	}
-	o = json_pack("{s:s,s:s}", "issuance_id", is.req.public_id, "state",
-	    want == ISSUANCE_COMMITTED ? "committed" : "voided");
-	api_reply_json(j, 200, o);
-	(void)snprintf(j->note, sizeof(j->note), "issuance %s %s%s",
-	    is.req.public_id, status, changed ? "" : " (again)");
+	if (is.state != ISSUANCE_ISSUED) {
+		reply_result_conflict(j);
+		goto done;
+	}
+	/*
+	 * The write goes to the writer with the job: its answer replies
+	 * once the result is durable, and this worker takes the next job
+	 * instead of sleeping through the commit.
+	 */
+	if ((rw = calloc(1, sizeof(*rw))) == NULL) {
+		api_reply_text(j, 500, NULL);
+		goto done;
+	}
+	rw->w = w;
+	rw->j = j;
+	rw->sr.id = is.id;
+	rw->sr.state = want;
+	rw->sr.pages = (int)pages;
+	rw->sr.now = (int64_t)time(NULL);
+	(void)snprintf(rw->public_id, sizeof(rw->public_id), "%s",
+	    is.req.public_id);
+	json_decref(body);
+	body = NULL;
+	if (writer_submit(w->c->writer, op_result_write, rw,
+	    result_written) == 0)
+		return 1;	/* j may be answered and gone already */
+	free(rw);
+	api_write_error(j, w, STORE_ERR, "issuance result",
+	    "the writer has stopped");
 done:
 	json_decref(body);
+	return 0;
 }

@@ -479,32 +479,105 @@ card_ref(const char *serial, char *out, size_t len)
 		(void)snprintf(out, len, "?");
 }
 
-void
+/* An authentication on its way through the writer: what its answer needs. */
+struct auth_write {
+	struct api_worker	*w;
+	struct api_job		*j;
+	struct session		 s;
+	struct claim		 claim;
+	char			 serial[JPKI_VERIFY_SERIAL_MAX];
+	char			 sha256[JPKI_VERIFY_SHA256_HEX];
+	char			 display[STORE_FULLNAME_MAX * 2];
+	char			 ref[16];
+	time_t			 not_after;
+	time_t			 now;
+	int			 cached;
+	json_t			*docs;		/* the menu, ours */
+};
+
+static int
+op_auth_claim(struct store *st, void *arg)
+{
+	struct auth_write *aw = arg;
+
+	return op_session_claim(st, &aw->claim);
+}
+
+/* The writer's answer (in the thread that ran the batch). */
+static void
+auth_written(void *arg, int rc, const char *why)
+{
+	struct auth_write *aw = arg;
+	struct api_job *j = aw->j;
+	char notafter[32];
+	json_t *o;
+
+	switch (rc) {
+	case STORE_OK:
+		o = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:b},s:o}",
+		    "resident", "display_name", aw->display, "ref", aw->ref,
+		    "certificate", "serial", aw->serial, "not_after",
+		    api_time(aw->not_after, notafter, sizeof(notafter)),
+		    "expires_soon", aw->not_after <= add_months(aw->now, 3),
+		    "documents", aw->docs);
+		aw->docs = NULL;
+		api_reply_json(j, 200, o);
+		(void)snprintf(j->note, sizeof(j->note), "session %s card %s%s",
+		    aw->s.id, aw->ref, aw->cached ? " (cached revocation)" :
+		    "");
+		break;
+	case STORE_CONFLICT:
+		api_reply_error(j, 409, "session_used",
+		    "This challenge has already been answered.",
+		    "この認証はすでに使用されています。最初からやり直してください。");
+		break;
+	case STORE_EXPIRED:
+		api_reply_error(j, 410, "challenge_expired",
+		    "The challenge has expired. Please start again.",
+		    "認証の有効時間が過ぎました。最初からやり直してください。");
+		break;
+	case STORE_MISMATCH:
+		api_reply_error(j, 403, "wrong_kiosk",
+		    "This session belongs to another kiosk.",
+		    "このセッションは別の端末のものです。");
+		break;
+	case STORE_NOTFOUND:
+		api_reply_error(j, 404, "not_found", "No such session.",
+		    "セッションが見つかりません。");
+		break;
+	default:
+		api_write_error(j, aw->w, rc, "session authenticate", why);
+		break;
+	}
+	json_decref(aw->docs);
+	api_job_done(aw->w, j);
+	free(aw);
+}
+
+int
 api_session_auth(struct api_worker *w, struct api_job *j)
 {
 	static const char *const allowed[] = { "certificate", "signature",
 	    NULL };
 	struct session s, used;
-	struct claim claim;
-	char why[256];
+	struct auth_write *aw;
 	struct jpki_cert_info info;
 	struct jpki_cert *cert = NULL;
 	struct card_cert cc;
 	struct api_records rec;
 	struct elig_result refusal;
 	enum jpki_verdict v;
-	json_t *body = NULL, *docs = NULL, *o;
+	json_t *body = NULL, *docs = NULL;
 	const char *cert64, *sig64;
 	uint8_t *der = NULL, sig[SIG_MAX];
 	size_t derlen, siglen;
 	time_t now = time(NULL);
-	char ref[16], notafter[32], display[STORE_FULLNAME_MAX * 2];
-	char err[256];
-	int rc, cached = 0, navail;
+	char ref[16], err[256];
+	int rc, cached = 0, navail, handed = 0;
 
 	memset(&rec, 0, sizeof(rec));
 	if ((body = api_body_object(j, allowed)) == NULL)
-		return;
+		return 0;
 	if (api_get_string(j, body, "certificate", 1, 4, CERT_B64_MAX,
 	    &cert64) == -1 || api_get_string(j, body, "signature", 1, 4,
 	    SIG_B64_MAX, &sig64) == -1)
@@ -617,53 +690,42 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		goto done;
 	}
 
-	memset(&claim, 0, sizeof(claim));
-	claim.s = &s;
-	claim.now = now;
-	claim.resident_id = rec.res.id;
-	claim.serial = info.serial;
-	claim.sha256 = info.sha256;
-	rc = writer_call(w->c->writer, op_session_claim, &claim, why,
-	    sizeof(why));
-	switch (rc) {
-	case STORE_OK:
-		break;
-	case STORE_CONFLICT:
-		api_reply_error(j, 409, "session_used",
-		    "This challenge has already been answered.",
-		    "この認証はすでに使用されています。最初からやり直してください。");
-		goto done;
-	case STORE_EXPIRED:
-		api_reply_error(j, 410, "challenge_expired",
-		    "The challenge has expired. Please start again.",
-		    "認証の有効時間が過ぎました。最初からやり直してください。");
-		goto done;
-	case STORE_MISMATCH:
-		api_reply_error(j, 403, "wrong_kiosk",
-		    "This session belongs to another kiosk.",
-		    "このセッションは別の端末のものです。");
-		goto done;
-	case STORE_NOTFOUND:
-		api_reply_error(j, 404, "not_found", "No such session.",
-		    "セッションが見つかりません。");
-		goto done;
-	default:
-		api_write_error(j, w, rc, "session authenticate", why);
+	/*
+	 * The claim goes to the writer with the job and what the answer
+	 * needs: its answer replies once the claim is durable, and this
+	 * worker takes the next job instead of sleeping through the commit.
+	 */
+	if ((aw = calloc(1, sizeof(*aw))) == NULL) {
+		api_reply_text(j, 500, NULL);
 		goto done;
 	}
-
-	(void)snprintf(display, sizeof(display), "%s %s",
+	aw->w = w;
+	aw->j = j;
+	aw->s = s;
+	(void)snprintf(aw->serial, sizeof(aw->serial), "%s", info.serial);
+	(void)snprintf(aw->sha256, sizeof(aw->sha256), "%s", info.sha256);
+	aw->claim.s = &aw->s;
+	aw->claim.now = now;
+	aw->claim.resident_id = rec.res.id;
+	aw->claim.serial = aw->serial;
+	aw->claim.sha256 = aw->sha256;
+	(void)snprintf(aw->display, sizeof(aw->display), "%s %s",
 	    rec.res.family_name, rec.res.given_name);
-	o = json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:b},s:o}",
-	    "resident", "display_name", display, "ref", ref,
-	    "certificate", "serial", info.serial, "not_after",
-	    api_time(info.not_after, notafter, sizeof(notafter)),
-	    "expires_soon", info.not_after <= add_months(now, 3),
-	    "documents", docs);
+	(void)snprintf(aw->ref, sizeof(aw->ref), "%s", ref);
+	aw->not_after = info.not_after;
+	aw->now = now;
+	aw->cached = cached;
+	aw->docs = docs;
 	docs = NULL;
-	api_reply_json(j, 200, o);
-	(void)snprintf(j->note, sizeof(j->note), "session %s card %s%s",
-	    s.id, ref, cached ? " (cached revocation)" : "");
+	if (writer_submit(w->c->writer, op_auth_claim, aw, auth_written) ==
+	    0)
+		handed = 1;	/* j may be answered and gone already */
+	else {
+		json_decref(aw->docs);
+		free(aw);
+		api_write_error(j, w, STORE_ERR, "session authenticate",
+		    "the writer has stopped");
+	}
 done:
 	jpki_cert_free(cert);
 	json_decref(docs);
@@ -673,6 +735,7 @@ done:
 		OPENSSL_cleanse(der, JPKI_VERIFY_CERT_MAX);
 		free(der);
 	}
+	return handed;
 }
 
 struct purge {

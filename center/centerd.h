@@ -8,9 +8,13 @@
  * a MAC and a queued row, no read and no wait) and a pool of worker
  * threads, each with its own database connection, that run the handlers'
  * reads, and one writer thread (writer.h) that commits the writes of all
- * handlers in groups.  Nothing about a request lives outside its api_job:
- * there is no "current" session, resident or document anywhere
- * (DOMAIN.md §3).
+ * handlers in groups.  The authentication and result handlers hand their
+ * write over together with the job (writer_submit) and take the next
+ * job; the reply is made by the writer's answer, once the write is
+ * durable, and goes back to the loop (api_job_done).  Nothing about a
+ * request lives outside its api_job (and, on its way through the
+ * writer, the answer's state that carries it): there is no "current"
+ * session, resident or document anywhere (DOMAIN.md §3).
  */
 #ifndef KIOSK_CENTERD_H
 #define KIOSK_CENTERD_H
@@ -212,9 +216,10 @@ void	api_not_eligible(struct api_job *, const struct elig_result *);
 
 /* api_sessions.c, api_issuances.c */
 void	api_session_create(struct api_worker *, struct api_job *);
-void	api_session_auth(struct api_worker *, struct api_job *);
+int	api_session_auth(struct api_worker *, struct api_job *);
 void	api_issuance_create(struct api_worker *, struct api_job *);
-void	api_issuance_result(struct api_worker *, struct api_job *);
+/* 1 when the job went to the writer (writer_submit): see api_job_done */
+int	api_issuance_result(struct api_worker *, struct api_job *);
 void	api_purge(struct api_worker *, struct api_job *);
 /*
  * The session key of this process: from --session-key (loaded by the
@@ -224,7 +229,14 @@ void	api_purge(struct api_worker *, struct api_job *);
 int	api_session_key_init(struct center *, char *err, size_t errlen);
 int	api_session_key_file(struct center *, const char *path, char *err,
 	    size_t errlen);
-/* Runs the job's handler (worker thread). */
-void	api_dispatch(struct api_worker *, struct api_job *);
+/*
+ * Runs the job's handler (worker thread).  0: the reply is in the job.
+ * 1: the handler handed the job on with its write (writer_submit), and
+ * whoever answers it calls api_job_done; the job is not the caller's any
+ * more, it may already be answered and freed.
+ */
+int	api_dispatch(struct api_worker *, struct api_job *);
+/* A job's reply is ready: back to the loop thread (any thread; http.c). */
+void	api_job_done(struct api_worker *, struct api_job *);
 
 #endif

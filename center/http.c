@@ -44,6 +44,8 @@ struct http_server {
 	struct api_job		*queue_head, *queue_tail;
 	size_t			 queued;
 	struct api_job		*done;		/* finished, LIFO */
+	size_t			 writing;	/* handed to the writer */
+	pthread_cond_t		 written;	/* ... and one came back */
 	int			 stopping;
 	int			 nthreads;
 	int			 nstarted;
@@ -326,7 +328,7 @@ on_notify(evutil_socket_t fd, short ev, void *arg)
 
 /* --- the pool -------------------------------------------------------- */
 
-void
+int
 api_dispatch(struct api_worker *w, struct api_job *j)
 {
 	switch (j->route) {
@@ -334,14 +336,12 @@ api_dispatch(struct api_worker *w, struct api_job *j)
 		api_session_create(w, j);
 		break;
 	case ROUTE_SESSION_AUTH:
-		api_session_auth(w, j);
-		break;
+		return api_session_auth(w, j);
 	case ROUTE_ISSUANCES:
 		api_issuance_create(w, j);
 		break;
 	case ROUTE_ISSUANCE_RESULT:
-		api_issuance_result(w, j);
-		break;
+		return api_issuance_result(w, j);
 	case ROUTE_PURGE:
 		api_purge(w, j);
 		break;
@@ -350,6 +350,35 @@ api_dispatch(struct api_worker *w, struct api_job *j)
 		    "見つかりません。");
 		break;
 	}
+	return 0;
+}
+
+/* The reply is in the job: to the loop.  `written` when it came back
+   from the writer (writer_submit). */
+static void
+job_done(struct http_server *h, struct api_job *j, int written)
+{
+	int was_empty;
+
+	if (pthread_mutex_lock(&h->mu) != 0)
+		fatalx("mutex");
+	was_empty = h->done == NULL;
+	j->next = h->done;
+	h->done = j;
+	if (written) {
+		h->writing--;
+		(void)pthread_cond_broadcast(&h->written);
+	}
+	(void)pthread_mutex_unlock(&h->mu);
+	if (was_empty && write(h->notify[1], "j", 1) == -1 &&
+	    errno != EAGAIN)
+		log_warn("notify");
+}
+
+void
+api_job_done(struct api_worker *w, struct api_job *j)
+{
+	job_done(w->server, j, 1);
 }
 
 static void *
@@ -358,7 +387,6 @@ worker_main(void *arg)
 	struct api_worker *w = arg;
 	struct http_server *h = w->server;
 	struct api_job *j;
-	int was_empty;
 
 	for (;;) {
 		if (pthread_mutex_lock(&h->mu) != 0)
@@ -377,17 +405,16 @@ worker_main(void *arg)
 		(void)pthread_mutex_unlock(&h->mu);
 
 		j->next = NULL;
-		api_dispatch(w, j);
-
+		/*
+		 * Counted before the handler runs: its writer may answer
+		 * (api_job_done) before api_dispatch returns.
+		 */
 		if (pthread_mutex_lock(&h->mu) != 0)
 			fatalx("mutex");
-		was_empty = h->done == NULL;
-		j->next = h->done;
-		h->done = j;
+		h->writing++;
 		(void)pthread_mutex_unlock(&h->mu);
-		if (was_empty && write(h->notify[1], "j", 1) == -1 &&
-		    errno != EAGAIN)
-			log_warn("notify");
+		if (api_dispatch(w, j) == 0)
+			job_done(h, j, 1);
 	}
 	return NULL;
 }
@@ -600,8 +627,8 @@ on_request(struct evhttp_request *req, void *arg)
 		 * of work).
 		 */
 		h->inflight++;
-		api_dispatch(&h->loop_worker, j);
-		finish(h, j);
+		if (api_dispatch(&h->loop_worker, j) == 0)
+			finish(h, j);
 		return;
 	}
 	if (submit(h, j) == -1) {
@@ -659,7 +686,8 @@ http_server_new(struct event_base *base, SSL_CTX *ssl,
 	h->c = c;
 	h->notify[0] = h->notify[1] = -1;
 	if (pthread_mutex_init(&h->mu, NULL) != 0 ||
-	    pthread_cond_init(&h->cv, NULL) != 0) {
+	    pthread_cond_init(&h->cv, NULL) != 0 ||
+	    pthread_cond_init(&h->written, NULL) != 0) {
 		(void)snprintf(err, errlen, "pthread init failed");
 		free(h);
 		return NULL;
@@ -804,6 +832,12 @@ http_server_free(struct http_server *h)
 	}
 	for (i = 0; h->threads != NULL && i < h->nstarted; i++)
 		(void)pthread_join(h->threads[i], NULL);
+	/* what the workers handed to the writer comes back to h */
+	if (pthread_mutex_lock(&h->mu) == 0) {
+		while (h->writing > 0)
+			(void)pthread_cond_wait(&h->written, &h->mu);
+		(void)pthread_mutex_unlock(&h->mu);
+	}
 	/* replies nobody will send: the connections go with evhttp */
 	for (j = h->done; j != NULL; j = next) {
 		next = j->next;
@@ -831,6 +865,7 @@ http_server_free(struct http_server *h)
 	free(h->workers);
 	free(h->threads);
 	(void)pthread_cond_destroy(&h->cv);
+	(void)pthread_cond_destroy(&h->written);
 	(void)pthread_mutex_destroy(&h->mu);
 	free(h);
 }

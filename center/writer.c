@@ -351,6 +351,7 @@ static int
 batch_once(struct writer *w, int may_wait)
 {
 	struct writer_op *list, *op, *last, *next, *async = NULL;
+	struct writer_op *answer = NULL;
 	unsigned long n;
 	int tmo;
 
@@ -402,6 +403,10 @@ batch_once(struct writer *w, int may_wait)
 			op->next = async;
 			async = op;
 			w->async_queued--;
+		} else if (op->done == -2) {
+			/* writer_submit: answered, then ours to free */
+			op->next = answer;
+			answer = op;
 		} else {
 			op->done = 1;
 			/* the caller needs w->mu to return: op and its
@@ -410,8 +415,14 @@ batch_once(struct writer *w, int may_wait)
 				(void)pthread_cond_signal(&op->waiter->cv);
 		}
 	}
-	if (async != NULL) {
+	if (async != NULL || answer != NULL) {
 		unlock(&w->mu);
+		for (op = answer; op != NULL; op = next) {
+			next = op->next;
+			op->done_fn(op->arg, op->rc, op->rc == STORE_OK ? "" :
+			    op->err);
+			free(op);
+		}
 		for (op = async; op != NULL; op = next) {
 			next = op->next;
 			if (op->free_fn != NULL)
@@ -636,6 +647,30 @@ writer_stop(struct writer *w)
 	writer_free(w);
 }
 
+/* An operation of its own (writer_post, writer_submit): the writer frees it. */
+static struct writer_op *
+op_new(writer_fn fn, void *arg)
+{
+	struct writer_op *op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return NULL;
+	op->fn = fn;
+	op->arg = arg;
+	return op;
+}
+
+/* Append the chain first..last to the queue (w->mu held). */
+static void
+enqueue(struct writer *w, struct writer_op *first, struct writer_op *last)
+{
+	if (w->tail != NULL)
+		w->tail->next = first;
+	else
+		w->head = first;
+	w->tail = last;
+}
+
 int
 writer_run(struct writer *w, struct writer_op *ops, size_t n)
 {
@@ -665,11 +700,7 @@ writer_run(struct writer *w, struct writer_op *ops, size_t n)
 			op_fail(&ops[i], STORE_ERR, "the writer has stopped");
 		return -1;
 	}
-	if (w->tail != NULL)
-		w->tail->next = &ops[0];
-	else
-		w->head = &ops[0];
-	w->tail = &ops[n - 1];
+	enqueue(w, &ops[0], &ops[n - 1]);
 	w->sync_queued += n;
 	if (!w->busy) {
 		/*
@@ -715,10 +746,8 @@ writer_post(struct writer *w, writer_fn fn, void *arg,
 {
 	struct writer_op *op;
 
-	if ((op = calloc(1, sizeof(*op))) == NULL)
+	if ((op = op_new(fn, arg)) == NULL)
 		return -1;
-	op->fn = fn;
-	op->arg = arg;
 	op->free_fn = free_fn;
 	op->done = -1;		/* nobody waits: the writer frees it */
 	lock(&w->mu);
@@ -729,16 +758,43 @@ writer_post(struct writer *w, writer_fn fn, void *arg,
 		return -1;
 	}
 	w->async_queued++;
-	if (w->tail != NULL)
-		w->tail->next = op;
-	else
-		w->head = op;
-	w->tail = op;
+	enqueue(w, op, op);
 	/* the first one starts the writer's clock; a full queue ends it */
 	if (w->head == op)
 		w->async_epoch++;
 	if (w->head == op || w->async_queued == WRITER_ASYNC_BATCH)
 		(void)pthread_cond_signal(&w->work_cv);
+	unlock(&w->mu);
+	return 0;
+}
+
+int
+writer_submit(struct writer *w, writer_fn fn, void *arg, writer_done_fn done)
+{
+	struct writer_op *op;
+
+	if ((op = op_new(fn, arg)) == NULL)
+		return -1;
+	op->done_fn = done;
+	op->done = -2;		/* answered through done_fn, then freed */
+	op_fail(op, STORE_ERR, "not run");
+	lock(&w->mu);
+	if (w->stopping) {
+		unlock(&w->mu);
+		free(op);
+		return -1;
+	}
+	enqueue(w, op, op);
+	w->sync_queued++;
+	if (!w->busy) {
+		/* as writer_run: nobody is committing, so this thread does */
+		w->busy = 1;
+		(void)batch_once(w, 0);
+		w->busy = 0;
+		/* another process's gate, what queued meanwhile, a stop */
+		if (w->head != NULL || w->stopping)
+			(void)pthread_cond_signal(&w->work_cv);
+	}
 	unlock(&w->mu);
 	return 0;
 }

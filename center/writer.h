@@ -46,6 +46,8 @@
 
 /* One write operation: runs inside the batch on the writer's connection. */
 typedef int (*writer_fn)(struct store *, void *arg);
+/* writer_submit's answer: the operation's STORE_* code and, if not OK, why */
+typedef void (*writer_done_fn)(void *arg, int rc, const char *err);
 
 struct writer_op {
 	writer_fn	 fn;
@@ -57,6 +59,7 @@ struct writer_op {
 	int		 done;
 	struct writer_waiter *waiter;	/* the caller of writer_run() */
 	void		(*free_fn)(void *);
+	writer_done_fn	 done_fn;	/* writer_submit() */
 	struct writer_op *next;
 };
 
@@ -97,6 +100,17 @@ int		 writer_call(struct writer *, writer_fn, void *arg, char *err,
  */
 int		 writer_post(struct writer *, writer_fn, void *arg,
 		    void (*free_fn)(void *));
+/*
+ * Queue one operation and return without waiting for it: done(arg, rc,
+ * err) runs once it is durable or failed, exactly once, in the thread
+ * that ran its batch.  That is the caller's own, before this returns,
+ * when nobody was committing (as writer_run leads); under load a batch
+ * is running and the operation joins the next, which the writer thread
+ * runs, so a handler does not sleep through a commit it does not lead.
+ * -1 (and done not called) when out of memory or stopping.
+ */
+int		 writer_submit(struct writer *, writer_fn, void *arg,
+		    writer_done_fn done);
 void		 writer_get_stats(struct writer *, struct writer_stats *);
 /*
  * How long a batch waits for the gate (<db>-writer) another process holds

@@ -1363,6 +1363,132 @@ test_writer_leader(void)
 	writer_stop(w);
 }
 
+/* writer_submit: an operation answered through a callback. */
+struct t_submit {
+	struct session	 se;
+	int		 fail;		/* the op returns STORE_CONFLICT */
+	int		*hold;		/* __atomic: the op waits while set */
+	pthread_t	 op_thread;
+	pthread_t	 done_thread;
+	int		 rc;
+	int		 answers;	/* __atomic */
+};
+
+static int
+t_op_submit(struct store *s, void *arg)
+{
+	struct t_submit *t = arg;
+
+	t->op_thread = pthread_self();
+	while (t->hold != NULL && __atomic_load_n(t->hold, __ATOMIC_ACQUIRE))
+		(void)usleep(1000);
+	if (t->fail)
+		return STORE_CONFLICT;
+	return store_session_record(s, &t->se);
+}
+
+static void
+t_submit_done(void *arg, int rc, const char *err)
+{
+	struct t_submit *t = arg;
+
+	(void)err;
+	t->done_thread = pthread_self();
+	t->rc = rc;
+	__atomic_add_fetch(&t->answers, 1, __ATOMIC_RELEASE);
+}
+
+struct t_holder {
+	struct writer	*w;
+	struct t_submit	 t;
+};
+
+static void *
+t_hold_batch(void *arg)
+{
+	struct t_holder *h = arg;
+
+	(void)writer_call(h->w, t_op_submit, &h->t, NULL, 0);
+	return NULL;
+}
+
+/*
+ * A handler hands its write over and goes on: with nobody committing its
+ * own thread runs the batch and the answer comes before writer_submit
+ * returns; while a batch runs, writer_submit returns at once and the
+ * answer comes later, from the thread that ran the next batch, after the
+ * commit.  Failures are answered as such, and each operation once.
+ */
+static void
+test_writer_submit(void)
+{
+	struct writer *w;
+	struct t_submit a, b, c;
+	struct t_holder h;
+	struct session got;
+	struct store *s;
+	pthread_t holder;
+	int hold = 1, i;
+
+	if ((w = t_writer("submit: writer starts", &s)) == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.se = mksession("submit-session-0001", "S0003-T01", 1751418000);
+	T_CHECK(writer_submit(w, t_op_submit, &a, t_submit_done) == 0 &&
+	    __atomic_load_n(&a.answers, __ATOMIC_ACQUIRE) == 1 &&
+	    a.rc == STORE_OK && pthread_equal(a.op_thread, pthread_self()) &&
+	    pthread_equal(a.done_thread, pthread_self()),
+	    "submit: idle writer: run and answered in the caller's thread "
+	    "before it returns");
+	T_CHECK(store_session_get(s, "submit-session-0001", &got) == STORE_OK,
+	    "submit: ... and committed");
+
+	/* a batch that holds on: what is submitted meanwhile waits for it */
+	memset(&h, 0, sizeof(h));
+	h.w = w;
+	h.t.se = mksession("submit-session-0002", "S0003-T01", 1751418000);
+	h.t.hold = &hold;
+	if (pthread_create(&holder, NULL, t_hold_batch, &h) != 0) {
+		T_CHECK(0, "submit: holder thread");
+		store_close(s);
+		writer_stop(w);
+		return;
+	}
+	(void)usleep(50000);
+	memset(&b, 0, sizeof(b));
+	b.se = mksession("submit-session-0003", "S0003-T01", 1751418000);
+	memset(&c, 0, sizeof(c));
+	c.fail = 1;
+	T_CHECK(writer_submit(w, t_op_submit, &b, t_submit_done) == 0 &&
+	    writer_submit(w, t_op_submit, &c, t_submit_done) == 0,
+	    "submit: accepted while a batch runs");
+	(void)usleep(50000);
+	T_CHECK(__atomic_load_n(&b.answers, __ATOMIC_ACQUIRE) == 0 &&
+	    __atomic_load_n(&c.answers, __ATOMIC_ACQUIRE) == 0 &&
+	    store_session_get(s, "submit-session-0003", &got) ==
+	    STORE_NOTFOUND,
+	    "submit: returned at once, not answered before its commit");
+	__atomic_store_n(&hold, 0, __ATOMIC_RELEASE);
+	(void)pthread_join(holder, NULL);
+	for (i = 0; i < 500 && (__atomic_load_n(&b.answers, __ATOMIC_ACQUIRE)
+	    == 0 || __atomic_load_n(&c.answers, __ATOMIC_ACQUIRE) == 0); i++)
+		(void)usleep(2000);
+	T_CHECK(b.rc == STORE_OK && store_session_get(s,
+	    "submit-session-0003", &got) == STORE_OK,
+	    "submit: answered OK once committed");
+	T_CHECK(!pthread_equal(b.done_thread, pthread_self()) &&
+	    pthread_equal(b.done_thread, b.op_thread),
+	    "submit: ... by the thread that ran its batch");
+	T_CHECK(c.rc == STORE_CONFLICT, "submit: a failed operation is "
+	    "answered with its code");
+	(void)usleep(20000);
+	T_CHECK(__atomic_load_n(&b.answers, __ATOMIC_ACQUIRE) == 1 &&
+	    __atomic_load_n(&c.answers, __ATOMIC_ACQUIRE) == 1,
+	    "submit: each answered once");
+	store_close(s);
+	writer_stop(w);
+}
+
 /*
  * store_read_begin/end: the reads of one request see one snapshot; a row
  * another connection commits meanwhile shows only after read_end.
@@ -1765,6 +1891,7 @@ main(void)
 	test_writer();
 	test_read_snapshot();
 	test_writer_leader();
+	test_writer_submit();
 	test_writer_gate();
 	test_writer_gate_timeout();
 	test_writer_processes();
