@@ -44,8 +44,8 @@ struct http_server {
 	struct api_job		*queue_head, *queue_tail;
 	size_t			 queued;
 	struct api_job		*done;		/* finished, LIFO */
-	size_t			 writing;	/* handed to the writer */
-	pthread_cond_t		 written;	/* ... and one came back */
+	size_t			 working;	/* taken, not yet answered */
+	pthread_cond_t		 answered;	/* working went down */
 	int			 stopping;
 	int			 nthreads;
 	int			 nstarted;
@@ -353,10 +353,12 @@ api_dispatch(struct api_worker *w, struct api_job *j)
 	return 0;
 }
 
-/* The reply is in the job: to the loop.  `written` when it came back
-   from the writer (writer_submit). */
+/*
+ * The reply of a job a worker took is in it: to the loop.  From the
+ * worker, or from the writer's answer when the handler handed it on.
+ */
 static void
-job_done(struct http_server *h, struct api_job *j, int written)
+job_done(struct http_server *h, struct api_job *j)
 {
 	int was_empty;
 
@@ -365,10 +367,8 @@ job_done(struct http_server *h, struct api_job *j, int written)
 	was_empty = h->done == NULL;
 	j->next = h->done;
 	h->done = j;
-	if (written) {
-		h->writing--;
-		(void)pthread_cond_broadcast(&h->written);
-	}
+	h->working--;
+	(void)pthread_cond_broadcast(&h->answered);
 	(void)pthread_mutex_unlock(&h->mu);
 	if (was_empty && write(h->notify[1], "j", 1) == -1 &&
 	    errno != EAGAIN)
@@ -378,7 +378,7 @@ job_done(struct http_server *h, struct api_job *j, int written)
 void
 api_job_done(struct api_worker *w, struct api_job *j)
 {
-	job_done(w->server, j, 1);
+	job_done(w->server, j);
 }
 
 static void *
@@ -402,19 +402,14 @@ worker_main(void *arg)
 		if (h->queue_head == NULL)
 			h->queue_tail = NULL;
 		h->queued--;
+		/* counted before the handler runs: the writer may answer
+		   (api_job_done) before api_dispatch returns */
+		h->working++;
 		(void)pthread_mutex_unlock(&h->mu);
 
 		j->next = NULL;
-		/*
-		 * Counted before the handler runs: its writer may answer
-		 * (api_job_done) before api_dispatch returns.
-		 */
-		if (pthread_mutex_lock(&h->mu) != 0)
-			fatalx("mutex");
-		h->writing++;
-		(void)pthread_mutex_unlock(&h->mu);
 		if (api_dispatch(w, j) == 0)
-			job_done(h, j, 1);
+			job_done(h, j);
 	}
 	return NULL;
 }
@@ -687,7 +682,7 @@ http_server_new(struct event_base *base, SSL_CTX *ssl,
 	h->notify[0] = h->notify[1] = -1;
 	if (pthread_mutex_init(&h->mu, NULL) != 0 ||
 	    pthread_cond_init(&h->cv, NULL) != 0 ||
-	    pthread_cond_init(&h->written, NULL) != 0) {
+	    pthread_cond_init(&h->answered, NULL) != 0) {
 		(void)snprintf(err, errlen, "pthread init failed");
 		free(h);
 		return NULL;
@@ -834,8 +829,8 @@ http_server_free(struct http_server *h)
 		(void)pthread_join(h->threads[i], NULL);
 	/* what the workers handed to the writer comes back to h */
 	if (pthread_mutex_lock(&h->mu) == 0) {
-		while (h->writing > 0)
-			(void)pthread_cond_wait(&h->written, &h->mu);
+		while (h->working > 0)
+			(void)pthread_cond_wait(&h->answered, &h->mu);
 		(void)pthread_mutex_unlock(&h->mu);
 	}
 	/* replies nobody will send: the connections go with evhttp */
@@ -865,7 +860,7 @@ http_server_free(struct http_server *h)
 	free(h->workers);
 	free(h->threads);
 	(void)pthread_cond_destroy(&h->cv);
-	(void)pthread_cond_destroy(&h->written);
+	(void)pthread_cond_destroy(&h->answered);
 	(void)pthread_mutex_destroy(&h->mu);
 	free(h);
 }
