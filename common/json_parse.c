@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
