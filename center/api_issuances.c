@@ -286,7 +286,59 @@ reply_conflict(struct api_job *j)
 	    "この要求番号は別の申請に使われています。");
 }
 
-void
+/* A new issuance on its way through the writer: what its answer needs. */
+struct issue_write {
+	struct api_worker	*w;
+	struct api_job		*j;
+	struct issuance_req	 q;
+	uint8_t			*env;	/* ours, signed for q */
+	struct create_signed	 cs;	/* cs.q is &q, cs.env is env */
+};
+
+static int
+op_issue_write(struct store *st, void *arg)
+{
+	struct issue_write *iw = arg;
+
+	return op_create_signed(st, &iw->cs);
+}
+
+/* The writer's answer (in the thread that ran the batch). */
+static void
+issue_written(void *arg, int rc, const char *why)
+{
+	struct issue_write *iw = arg;
+	struct create_signed *cs = &iw->cs;
+
+	if (rc == STORE_CONFLICT)
+		reply_conflict(iw->j);
+	else if (rc != STORE_OK)
+		api_write_error(iw->j, iw->w, rc, "issuance create", why);
+	else if (cs->created)
+		reply_issuance(iw->j, 201, &cs->out, iw->env, cs->envlen);
+	else if (cs->stored != NULL)
+		/* raced with another builder: its bytes are the answer */
+		reply_issuance(iw->j, 200, &cs->out, cs->stored,
+		    cs->stored_len);
+	else {
+		/*
+		 * Another builder's row without content yet (the two-step
+		 * create, or an older center): building it needs a worker's
+		 * own connection, so the request runs again and finds the row.
+		 */
+		log_info("issuance %s: another builder's row has no content "
+		    "yet; running the request again", cs->out.req.public_id);
+		api_job_requeue(iw->w, iw->j);
+		iw->j = NULL;
+	}
+	if (iw->j != NULL)
+		api_job_done(iw->w, iw->j);
+	free(iw->env);
+	free(cs->stored);
+	free(iw);
+}
+
+int
 api_issuance_create(struct api_worker *w, struct api_job *j)
 {
 	static const char *const allowed[] = { "session_id", "document",
@@ -306,14 +358,14 @@ api_issuance_create(struct api_worker *w, struct api_job *j)
 	struct resident *chosen = NULL;
 	size_t nchosen = 0;
 	time_t now = time(NULL);
-	struct create_signed cs;
-	char err[160], why[256];
-	int rc, created = 0, existed;
+	struct issue_write *iw;
+	char err[160];
+	int rc, existed;
 
 	memset(&rec, 0, sizeof(rec));
 	memset(&is, 0, sizeof(is));
 	if ((body = api_body_object(j, allowed)) == NULL)
-		return;
+		return 0;
 	if (api_get_string(j, body, "session_id", 1, 32, 32, &sid) == -1 ||
 	    api_get_string(j, body, "document", 1, 1, 32, &dname) == -1 ||
 	    api_get_int(j, body, "copies", 1, 1, CENTER_COPIES_MAX,
@@ -434,44 +486,53 @@ api_issuance_create(struct api_worker *w, struct api_job *j)
 			api_not_eligible(j, &e);
 		goto done;
 	}
-	if (!existed) {
-		/* signed for the row about to be made; one write stores both */
-		if (build_signed(w, j, &s, &q, &opt, doc, &rec, chosen,
+	if (existed) {
+		/* a row without content: built for that row, stored once */
+		if (make_content(w, j, &s, &is, &opt, doc, &rec, chosen,
 		    nchosen, &env, &envlen) == -1)
 			goto done;
-		memset(&cs, 0, sizeof(cs));
-		cs.q = &q;
-		cs.env = env;
-		cs.envlen = envlen;
-		rc = writer_call(w->c->writer, op_create_signed, &cs, why,
-		    sizeof(why));
-		if (rc == STORE_CONFLICT) {
-			free(cs.stored);
-			reply_conflict(j);
-			goto done;
-		} else if (rc != STORE_OK) {
-			free(cs.stored);
-			api_write_error(j, w, rc, "issuance create", why);
-			goto done;
-		}
-		is = cs.out;
-		created = cs.created;
-		if (!created) {
-			/* raced with another builder: its bytes are the answer */
-			free(env);
-			env = cs.stored;
-			envlen = cs.stored_len;
-		}
-	}
-	if (env == NULL && make_content(w, j, &s, &is, &opt, doc, &rec,
-	    chosen, nchosen, &env, &envlen) == -1)
+		reply_issuance(j, 200, &is, env, envlen);
 		goto done;
-	reply_issuance(j, created ? 201 : 200, &is, env, envlen);
+	}
+	/*
+	 * Signed for the row about to be made; one write stores both.  The
+	 * write goes to the writer with the job: its answer replies once the
+	 * row is durable, and this worker takes the next job instead of
+	 * sleeping through the commit.
+	 */
+	if (build_signed(w, j, &s, &q, &opt, doc, &rec, chosen, nchosen,
+	    &env, &envlen) == -1)
+		goto done;
+	if ((iw = calloc(1, sizeof(*iw))) == NULL) {
+		api_reply_text(j, 500, NULL);
+		goto done;
+	}
+	iw->w = w;
+	iw->j = j;
+	iw->q = q;
+	iw->env = env;
+	iw->cs.q = &iw->q;
+	iw->cs.env = env;
+	iw->cs.envlen = envlen;
+	env = NULL;
+	free(chosen);
+	chosen = NULL;
+	api_records_free(&rec);
+	json_decref(body);
+	body = NULL;
+	if (writer_submit(w->c->writer, op_issue_write, iw,
+	    issue_written) == 0)
+		return 1;	/* j may be answered and gone already */
+	free(iw->env);
+	free(iw);
+	api_write_error(j, w, STORE_ERR, "issuance create",
+	    "the writer has stopped");
 done:
 	free(env);
 	free(chosen);
 	api_records_free(&rec);
 	json_decref(body);
+	return 0;
 }
 
 static void

@@ -217,8 +217,8 @@ void	api_not_eligible(struct api_job *, const struct elig_result *);
 /* api_sessions.c, api_issuances.c */
 void	api_session_create(struct api_worker *, struct api_job *);
 int	api_session_auth(struct api_worker *, struct api_job *);
-void	api_issuance_create(struct api_worker *, struct api_job *);
 /* 1 when the job went to the writer (writer_submit): see api_job_done */
+int	api_issuance_create(struct api_worker *, struct api_job *);
 int	api_issuance_result(struct api_worker *, struct api_job *);
 void	api_purge(struct api_worker *, struct api_job *);
 /*
@@ -238,5 +238,7 @@ int	api_session_key_file(struct center *, const char *path, char *err,
 int	api_dispatch(struct api_worker *, struct api_job *);
 /* A job's reply is ready: back to the loop thread (any thread; http.c). */
 void	api_job_done(struct api_worker *, struct api_job *);
+/* A job handed on that must run its handler again (any thread; http.c). */
+void	api_job_requeue(struct api_worker *, struct api_job *);
 
 #endif

@@ -338,8 +338,7 @@ api_dispatch(struct api_worker *w, struct api_job *j)
 	case ROUTE_SESSION_AUTH:
 		return api_session_auth(w, j);
 	case ROUTE_ISSUANCES:
-		api_issuance_create(w, j);
-		break;
+		return api_issuance_create(w, j);
 	case ROUTE_ISSUANCE_RESULT:
 		return api_issuance_result(w, j);
 	case ROUTE_PURGE:
@@ -379,6 +378,38 @@ void
 api_job_done(struct api_worker *w, struct api_job *j)
 {
 	job_done(w->server, j);
+}
+
+/*
+ * A job handed to the writer that must run its handler again: first in
+ * the queue (it was admitted long ago), taken by a worker like any other.
+ * Once the pool is stopping no worker may be left to take it, so it is
+ * answered "busy" instead and the kiosk retries with the same request.
+ */
+void
+api_job_requeue(struct api_worker *w, struct api_job *j)
+{
+	struct http_server *h = w->server;
+
+	if (pthread_mutex_lock(&h->mu) != 0)
+		fatalx("mutex");
+	if (h->stopping) {
+		(void)pthread_mutex_unlock(&h->mu);
+		api_reply_error(j, 503, "busy",
+		    "The center is restarting. Please try again.",
+		    "ただいま混み合っています。しばらくしてからやり直してください。");
+		job_done(h, j);
+		return;
+	}
+	j->next = h->queue_head;
+	h->queue_head = j;
+	if (h->queue_tail == NULL)
+		h->queue_tail = j;
+	h->queued++;
+	h->working--;
+	(void)pthread_cond_broadcast(&h->answered);
+	(void)pthread_cond_signal(&h->cv);
+	(void)pthread_mutex_unlock(&h->mu);
 }
 
 static void *

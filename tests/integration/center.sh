@@ -280,6 +280,44 @@ expect_eq "same key again: 200" "$(code_of "$ISS")" 200
 expect_eq "same key again: same issuance" "$(jfield "$ISS" .issuance_id)" "$(jfield "$first" .issuance_id)"
 expect_eq "same key again: identical content, signature and code" \
     "$(jfield "$ISS" '.content + .signature + .code')" "$(jfield "$first" '.content + .signature + .code')"
+# a row without content (an older center's, or the two-step create): the
+# key's next request builds that row's content once and stores it
+k2=$(newkey)
+issue S0001-T01 juminhyo '{}' 1 "$k2"
+old_id=$(jfield "$ISS" .issuance_id)
+sql "update issuances set content = NULL where idempotency_key = '$k2'"
+issue S0001-T01 juminhyo '{}' 1 "$k2"
+expect_eq "row without content: 200, the same issuance" "$(code_of "$ISS") $(jfield "$ISS" .issuance_id)" "200 $old_id"
+check "row without content: the built document verifies" verify_doc "$ISS"
+expect_eq "row without content: built for that row and this card" \
+    "$(content_field '.issuance_id + " " + .binding.cert_sha256')" "$old_id $(cert_sha alice)"
+rebuilt=$ISS
+issue S0001-T01 juminhyo '{}' 1 "$k2"
+expect_eq "row without content: stored once, then replayed byte for byte" \
+    "$(jfield "$ISS" '.content + .signature') $(sql "select content is not null from issuances where idempotency_key = '$k2'")" \
+    "$(jfield "$rebuilt" '.content + .signature') 1"
+# ... and a row without content made between this request's read of its
+# key and its own write (the database held locked meanwhile): the request
+# runs again and answers with that row, its content built once
+k3=$(newkey)
+rm -f "$T/held"
+sqlite3 -cmd '.timeout 5000' "$DB" "BEGIN IMMEDIATE;" \
+    "INSERT INTO issuances (idempotency_key, public_id, session_id, kiosk_id, resident_id, document, options, copies, fee_yen, state, created_at, updated_at)
+     SELECT '$k3', lower(hex(randomblob(16))), session_id, kiosk_id, resident_id, document, options, copies, fee_yen, 'issued', created_at, updated_at
+     FROM issuances WHERE idempotency_key = '$k2';" \
+    ".shell touch '$T/held'; sleep 2" "COMMIT;" &
+held_pid=$!
+i=0
+while [ ! -e "$T/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+issue S0001-T01 juminhyo '{}' 1 "$k3"
+wait "$held_pid"
+expect_eq "raced row without content: 200 with that row" "$(code_of "$ISS") $(jfield "$ISS" .issuance_id)" \
+    "200 $(sql "select public_id from issuances where idempotency_key = '$k3'")"
+check "raced row without content: the built document verifies" verify_doc "$ISS"
+check "raced row without content: the center ran the request again" \
+    grep -q "issuance $(jfield "$ISS" .issuance_id): another builder's row has no content yet" "$T/center.log"
+expect_eq "raced row without content: one row, its content stored" \
+    "$(sql "select count(*) || ' ' || min(content is not null) from issuances where idempotency_key = '$k3'")" "1 1"
 issue S0001-T01 juminhyo '{}' 2 "$k"
 expect_eq "same key, other request: 409 idempotency_conflict" \
     "$(code_of "$ISS") $(error_code "$ISS")" "409 idempotency_conflict"
