@@ -44,7 +44,7 @@ records_for(enum doc_type d)
 	case DOC_JUMINHYO_KISAI:
 		return REC_MEMBERS;
 	case DOC_INKAN:
-		return REC_SEAL;
+		return REC_SEAL | REC_SEAL_IMAGE;
 	case DOC_KOSEKI_ZENBU:
 	case DOC_KOSEKI_KOJIN:
 		return REC_KOSEKI;

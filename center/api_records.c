@@ -68,7 +68,8 @@ records_read(struct api_worker *w, struct api_job *j, unsigned what,
 				r->self_index = (int)i;
 	}
 	if (what & REC_SEAL) {
-		rc = store_seal_by_resident(w->st, r->res.id, &r->seal);
+		rc = store_seal_by_resident(w->st, r->res.id,
+		    (what & REC_SEAL_IMAGE) != 0, &r->seal);
 		if (found(w, j, rc, "seal", &r->has_seal) == -1)
 			return -1;
 	}

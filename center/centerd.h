@@ -175,7 +175,8 @@ int	 api_unbase64(const char *, uint8_t *out, size_t outmax,
 #define REC_TAX		0x04	/* the current fiscal year's record */
 #define REC_KOSEKI	0x08	/* register and entries */
 #define REC_FUHYO	0x10	/* 附票 lines and protected members */
-#define REC_ALL		0x1f
+#define REC_SEAL_IMAGE	0x20	/* with REC_SEAL: the impression too */
+#define REC_ALL		0x1f	/* all the menu needs: no seal image */
 
 struct api_records {
 	struct resident		 res;

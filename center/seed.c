@@ -2364,7 +2364,7 @@ classify(struct store *s, const struct resident *r,
 	    koseki_ok, tax_ok;
 
 	*kinds = 0;
-	rc = store_seal_by_resident(s, r->id, &seal);
+	rc = store_seal_by_resident(s, r->id, 0, &seal);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return -1;
 	has_seal = rc == STORE_OK && seal.status == SEAL_ACTIVE;

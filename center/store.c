@@ -510,13 +510,14 @@ store_household_members(struct store *s, int64_t id, int include_removed,
 }
 
 int
-store_seal_by_resident(struct store *s, int64_t rid, struct seal *seal)
+store_seal_by_resident(struct store *s, int64_t rid, int with_image,
+    struct seal *seal)
 {
 	CALL_RESET(s);
 	memset(seal, 0, sizeof(*seal));
 	if (rid <= 0)
 		return STORE_NOTFOUND;
-	return s->ops->seal_by_resident(s->impl, rid, seal);
+	return s->ops->seal_by_resident(s->impl, rid, with_image != 0, seal);
 }
 
 void

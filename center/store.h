@@ -351,10 +351,12 @@ int	store_household_members(struct store *, int64_t household_id,
 /*
  * The resident's seal registration: the active one, else the latest
  * abolished one (so the caller can tell "abolished" from "none").
- * Release with store_seal_clear().
+ * The impression image (several KB) is read only when with_image is
+ * set; without it image is NULL and image_len 0.  Release with
+ * store_seal_clear().
  */
 int	store_seal_by_resident(struct store *, int64_t resident_id,
-	    struct seal *);
+	    int with_image, struct seal *);
 void	store_seal_clear(struct seal *);
 int	store_tax_get(struct store *, int64_t resident_id, int fiscal_year,
 	    struct tax_record *);
@@ -534,7 +536,7 @@ struct store_ops {
 	int	(*household_get)(void *, int64_t, struct household *);
 	int	(*household_members)(void *, int64_t, int, struct resident **,
 		    size_t *);
-	int	(*seal_by_resident)(void *, int64_t, struct seal *);
+	int	(*seal_by_resident)(void *, int64_t, int, struct seal *);
 	int	(*tax_get)(void *, int64_t, int, struct tax_record *);
 	int	(*koseki_by_resident)(void *, int64_t, struct koseki *,
 		    struct koseki_entry **, size_t *);

@@ -1422,7 +1422,7 @@ fail:
 }
 
 static int
-sq_seal_by_resident(void *h, int64_t rid, struct seal *s)
+sq_seal_by_resident(void *h, int64_t rid, int with_image, struct seal *s)
 {
 	struct sq *q = h;
 	sqlite3_stmt *st;
@@ -1430,11 +1430,17 @@ sq_seal_by_resident(void *h, int64_t rid, struct seal *s)
 	char status[16];
 	int rc, len;
 
-	if ((rc = sq_prep(q, "SELECT id, registration_no, resident_id, "
-	    "registered_date, status, abolished_date, image_type, image FROM "
-	    "seals WHERE resident_id = ? ORDER BY (status = 'active') DESC, "
-	    "registered_date DESC, id DESC LIMIT 1", &st)) != STORE_OK)
+	/* the image is the row's last column: without it, its overflow
+	   pages are never read */
+#define SEAL_COLS "SELECT id, registration_no, resident_id, " \
+	    "registered_date, status, abolished_date, image_type"
+#define SEAL_WHERE " FROM seals WHERE resident_id = ? ORDER BY " \
+	    "(status = 'active') DESC, registered_date DESC, id DESC LIMIT 1"
+	if ((rc = sq_prep(q, with_image ? SEAL_COLS ", image" SEAL_WHERE :
+	    SEAL_COLS SEAL_WHERE, &st)) != STORE_OK)
 		return rc;
+#undef SEAL_COLS
+#undef SEAL_WHERE
 	if (!binds_ok(q, sqlite3_bind_int64(st, 1, rid))) {
 		sq_fin(q, st);
 		return STORE_ERR;
@@ -1459,6 +1465,11 @@ sq_seal_by_resident(void *h, int64_t rid, struct seal *s)
 	    SEAL_ABOLISHED;
 	col_date(q, st, 5, &s->abolished);
 	col_text(q, st, 6, s->image_type, sizeof(s->image_type));
+	if (!with_image) {
+		rc = check_colerr(q, "seal");
+		sq_fin(q, st);
+		return rc;
+	}
 	blob = sqlite3_column_blob(st, 7);
 	len = sqlite3_column_bytes(st, 7);
 	if (blob == NULL || len <= 0 || len > STORE_SEAL_IMAGE_MAX)

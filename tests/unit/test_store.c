@@ -289,7 +289,7 @@ test_invariants(struct store *s)
 		}
 
 		/* seals: only from 15, abolished when the resident left */
-		if (store_seal_by_resident(s, r.id, &seal) == STORE_OK) {
+		if (store_seal_by_resident(s, r.id, 1, &seal) == STORE_OK) {
 			struct store_date d15 = r.birth;
 
 			seals++;
@@ -510,8 +510,21 @@ test_cards(struct store *s)
 	T_CHECK(rc == STORE_OK && r.status == RESIDENT_ACTIVE &&
 	    store_age(&r.birth, &today) >= 18 && r.nationality[0] == '\0' &&
 	    !r.support_measures && r.koseki_id != 0, "alice is ordinary");
-	T_CHECK(rc == STORE_OK && store_seal_by_resident(s, r.id, &seal) ==
-	    STORE_OK && seal.status == SEAL_ACTIVE, "alice has a seal");
+	T_CHECK(rc == STORE_OK && store_seal_by_resident(s, r.id, 1, &seal) ==
+	    STORE_OK && seal.status == SEAL_ACTIVE && seal.image_len > 0 &&
+	    seal.image != NULL, "alice has a seal, with its impression");
+	{
+		struct seal bare;
+
+		T_CHECK(store_seal_by_resident(s, r.id, 0, &bare) ==
+		    STORE_OK && bare.id == seal.id && bare.status ==
+		    seal.status && strcmp(bare.registration_no,
+		    seal.registration_no) == 0 && strcmp(bare.image_type,
+		    seal.image_type) == 0 && bare.image == NULL &&
+		    bare.image_len == 0,
+		    "the same seal without its impression: no image read");
+		store_seal_clear(&bare);
+	}
 	store_seal_clear(&seal);
 	T_CHECK(rc == STORE_OK && cc.status == CARD_CERT_VALID &&
 	    strcmp(cc.issuer, "O=JPKI-TEST") == 0, "alice's certificate row");
