@@ -39,7 +39,7 @@ sql() { sqlite3 -cmd '.timeout 5000' "$W/town.db" "$1"; }
 # -v: the centers log every request, which shows both of them served
 run_load "$T/run1.out" --kiosks 10 --transactions 200 --centers 2 --faults \
     --fault-rate 0.08 --kill-interval 400 --restart-delay 200 --seed 7 --json \
-    --center-arg=-v
+    --center-arg=-v --trace "$T/trace"
 expect_eq "faulted run exits 0" "$RC" 0
 if [ "$RC" -ne 0 ]; then
 	sed 's/^/# /' "$T/run1.out" "$T/run1.out.err" | tail -n 40
@@ -71,6 +71,15 @@ expect_eq "warm-up: one transaction per card, not measured" \
 check "the measured rate is over the measured part only" jq -e \
     '.measured_seconds > 0 and .measured_seconds < .seconds and
      (.tps - .measured / .measured_seconds | fabs) < 0.01 * .tps + 0.1' <<<"$j"
+# --trace: every transaction once, and no measured one started before the
+# last warm-up one had ended (its backlog is not measured)
+expect_eq "trace: each of the 200 transactions once, 20 of them warm-up" \
+    "$(grep -v '^#' "$T/trace" | awk '{print $1}' | sort -n | uniq | wc -l) $(grep -c ' warmup ' "$T/trace")" "200 20"
+expect_eq "trace: each transaction's outcome" \
+    "$(grep -v '^#' "$T/trace" | awk '{print $6}' | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" "done=200 "
+expect_eq "trace: the measured part starts when the warm-up has ended" \
+    "$(awk '$3 == "warmup" && $5 > w { w = $5 } $3 == "measured" && (m == "" || $4 < m) { m = $4 }
+        END { print (w != "" && m != "" && m + 0 >= w + 0) ? "after" : "before " w " " m }' "$T/trace")" after
 
 # the database, read without the tool
 run=$(sed -n 's/^run \([0-9a-f]*\): .*/\1/p' "$T/run1.out")

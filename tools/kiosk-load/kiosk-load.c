@@ -91,7 +91,12 @@ usage(FILE *f)
 "                        fast as the kiosks go, each one after the other)\n"
 "  --warmup N            the first N transactions are done and checked\n"
 "                        but not measured (default: one per card, at most\n"
-"                        a quarter of the run)\n"
+"                        a quarter of the run); the measured ones start\n"
+"                        when all of them have ended\n"
+"  --trace FILE          one line per ended transaction: number, kiosk,\n"
+"                        warmup or measured, start and end (ms from the\n"
+"                        run's start; the start is the scheduled one with\n"
+"                        --rate) and how it ended\n"
 "  --timeout MS          request timeout of the kiosk client (10000)\n"
 "  --tx-timeout MS       stop retrying a transaction after (60000)\n"
 "  --faults              inject faults: client timeouts, dropped\n"
@@ -117,7 +122,7 @@ enum {
 	O_CENTER, O_PKI, O_DB, O_WORKDIR, O_KEEP, O_BINDIR, O_PORT, O_CARDS,
 	O_DOCS, O_VOID, O_RATE, O_TIMEOUT, O_TXTIMEOUT, O_FAULTS, O_FRATE,
 	O_KILL, O_RESTART, O_SEED, O_CORRUPT, O_STATUS, O_DURATION, O_JSON,
-	O_WARMUP
+	O_WARMUP, O_TRACE
 };
 
 static const struct option longopts[] = {
@@ -139,6 +144,7 @@ static const struct option longopts[] = {
 	{ "void-rate", required_argument, NULL, O_VOID },
 	{ "rate", required_argument, NULL, O_RATE },
 	{ "warmup", required_argument, NULL, O_WARMUP },
+	{ "trace", required_argument, NULL, O_TRACE },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "tx-timeout", required_argument, NULL, O_TXTIMEOUT },
 	{ "faults", no_argument, NULL, O_FAULTS },
@@ -459,6 +465,9 @@ main(int argc, char *argv[])
 			break;
 		case O_WARMUP:
 			cfg.warmup = num("warmup", optarg, 0, LONG_MAX);
+			break;
+		case O_TRACE:
+			cfg.trace = optarg;
 			break;
 		case O_TIMEOUT:
 			cfg.timeout_ms = (int)num("timeout", optarg, 10,

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -78,6 +79,7 @@ struct load_config {
 	int		 quiet;
 	int		 verbose;
 	int		 keep;			/* keep the work directory */
+	const char	*trace;			/* --trace FILE */
 };
 
 /* ---- fleet: PKI, database, processes (fleet.c) ---- */
@@ -250,6 +252,9 @@ struct run {
 	struct samples		 lat_req[4];	/* session, auth, issue, result */
 	double			 t0, t1;
 	double			 tm;		/* after the warm-up */
+	uint64_t		 measure0_us;	/* the same, for the schedule */
+	long			 warm_open;	/* warm-up transactions not ended */
+	FILE			*trace;		/* --trace */
 	long			 measured;	/* done after the warm-up */
 	time_t			 wall0;
 	struct event		*kill_ev;

@@ -64,12 +64,14 @@ struct kiosk {
 	struct event		*fault;
 	enum fault		 fault_kind;
 	int			 finished;
+	int			 parked;	/* waits for the warm-up's end */
 	/* --status-only */
 	uint64_t		 status_end;
 	long			 status_ok, status_err;
 };
 
 static void	kiosk_next(struct kiosk *);
+static void	warmup_ended(struct run *);
 static void	do_session(struct kiosk *);
 static void	do_auth_retry(struct kiosk *);
 static void	do_issue(struct kiosk *);
@@ -345,6 +347,21 @@ handle_error(struct kiosk *k, const struct backend_error *e)
 	}
 }
 
+/* --trace: one line per ended transaction, times from the run's start */
+static void
+trace_tx(struct run *r, const struct kiosk *k, const struct txn *t)
+{
+	static const char *const fin[] = { "running", "done", "refused",
+	    "gave_up" };
+	uint64_t t0 = (uint64_t)(r->t0 * 1e6);
+
+	fprintf(r->trace, "%u %s %s %.3f %.3f %s\n", t->no, k->id,
+	    (long)t->no < r->cfg->warmup ? "warmup" : "measured",
+	    (double)(t->t_start_us - t0) / 1e3,
+	    (double)(now_us() - t0) / 1e3,
+	    t->final < sizeof(fin) / sizeof(fin[0]) ? fin[t->final] : "?");
+}
+
 static void
 tx_end(struct kiosk *k, enum tx_final fin, const char *why)
 {
@@ -385,7 +402,39 @@ tx_end(struct kiosk *k, enum tx_final fin, const char *why)
 	}
 	k->tx = NULL;
 	k->tries = 0;
+	if (fin != TX_RUNNING && r->trace != NULL)
+		trace_tx(r, k, t);
+	if (fin != TX_RUNNING && (long)t->no < r->cfg->warmup &&
+	    --r->warm_open == 0)
+		warmup_ended(r);
 	kiosk_next(k);
+}
+
+/*
+ * The measured part begins when every warm-up transaction has ended: the
+ * kiosks' TLS handshakes, the centers' first OCSP answer for each card
+ * and the backlog they make are behind it, and its clock (and, with
+ * --rate, its schedule) starts from here.  A kiosk that finished its
+ * warm-up earlier waits parked.
+ */
+static void
+release_parked(struct run *r)
+{
+	int i;
+
+	for (i = 0; i < r->nkiosks; i++)
+		if (r->kiosks[i].parked) {
+			r->kiosks[i].parked = 0;
+			kiosk_next(&r->kiosks[i]);
+		}
+}
+
+static void
+warmup_ended(struct run *r)
+{
+	r->measure0_us = now_us();
+	r->tm = (double)r->measure0_us / 1e6;
+	release_parked(r);
 }
 
 static void
@@ -420,6 +469,10 @@ kiosk_next(struct kiosk *k)
 		}
 		return;
 	}
+	if (r->next_tx >= cfg->warmup && r->warm_open > 0) {
+		k->parked = 1;
+		return;
+	}
 	no = r->next_tx++;
 	r->c.started++;
 	/* however short the run, a faulted one kills a center at least once */
@@ -442,15 +495,17 @@ kiosk_next(struct kiosk *k)
 	k->tx = t;
 	at = now;
 	if (cfg->rate > 0) {
-		at = (uint64_t)(r->t0 * 1e6) + (uint64_t)((double)no * 1e6 /
-		    cfg->rate);
+		if (no < cfg->warmup)
+			at = (uint64_t)(r->t0 * 1e6) + (uint64_t)((double)no *
+			    1e6 / cfg->rate);
+		else
+			at = r->measure0_us + (uint64_t)((double)(no -
+			    cfg->warmup) * 1e6 / cfg->rate);
 		if (at < now)
 			at = now;	/* behind schedule: start at once */
 	}
 	t->t_start_us = at;
 	t->deadline_us = at + (uint64_t)cfg->tx_timeout_ms * 1000;
-	if (no == cfg->warmup)
-		r->tm = (double)at / 1e6;	/* the measured part begins */
 	if (at > now)
 		schedule(k, tx_begin, (int)((at - now + 999) / 1000));
 	else
@@ -805,6 +860,7 @@ sig_cb(evutil_socket_t fd, short ev, void *arg)
 		return;
 	}
 	log_warnx("interrupted: finishing the transactions in flight");
+	release_parked(r);	/* they finish at once */
 }
 
 /* ---- set-up ---- */
@@ -932,6 +988,13 @@ run_transactions(struct run *r)
 		log_warnx("cannot set up the event loop");
 		return -1;
 	}
+	if (cfg->trace != NULL) {
+		if ((r->trace = fopen(cfg->trace, "w")) == NULL) {
+			log_warn("%s", cfg->trace);
+			return -1;
+		}
+		fprintf(r->trace, "# no kiosk phase start_ms end_ms final\n");
+	}
 	if ((r->cards = cardpool_new(r->base, LOAD_SIGNERS)) == NULL) {
 		log_warnx("cannot start the card signers");
 		return -1;
@@ -983,6 +1046,9 @@ run_transactions(struct run *r)
 	}
 	r->wall0 = time(NULL);
 	r->t0 = r->tm = now_s();
+	r->measure0_us = (uint64_t)(r->t0 * 1e6);
+	r->warm_open = cfg->warmup < cfg->transactions ? cfg->warmup :
+	    cfg->transactions;
 	r->active = r->nkiosks;
 	r->interrupted = load_signals;
 	for (i = 0; i < r->nkiosks; i++)
@@ -998,6 +1064,12 @@ run_transactions(struct run *r)
 	for (i = 0; i < f->ncenters; i++)
 		if (f->centers[i].pid <= 0)
 			(void)fleet_spawn_center(f, i);
+	if (r->trace != NULL && fclose(r->trace) == EOF) {
+		r->trace = NULL;
+		log_warn("%s", cfg->trace);
+		return -1;
+	}
+	r->trace = NULL;
 	return 0;
 }
 
