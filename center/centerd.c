@@ -129,7 +129,11 @@ config_defaults(struct center_config *c)
 	    "東京都みどり市");
 	(void)snprintf(c->mayor, sizeof(c->mayor), "みどり市長 緑川 一郎");
 	c->processes = 1;
-	c->threads = 16;	/* handlers mostly wait for the group commit */
+	/* handlers hand their writes to the group commit and go on; the
+	   spare threads keep the cores busy while some wait for a page
+	   read or another process's writer (4, 8 and 16 measured alike on
+	   2 cores) */
+	c->threads = 16;
 	c->challenge_ttl = 60;
 	c->session_lifetime = 600;
 	c->idle_timeout = 120;
