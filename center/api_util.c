@@ -22,8 +22,9 @@ static const char oom_reply[] = "{\"error\":{\"code\":\"internal_error\","
     "\"message\":\"Internal error.\",\"message_ja\":"
     "\"内部エラーが発生しました。\"}}";
 
-void
-api_reply_text(struct api_job *j, int status, char *json)
+/* json (len bytes, malloc'd) becomes the reply; NULL: out of memory */
+static void
+reply_set(struct api_job *j, int status, char *json, size_t len)
 {
 	free(j->reply);
 	j->reply = NULL;
@@ -36,18 +37,25 @@ api_reply_text(struct api_job *j, int status, char *json)
 	}
 	j->status = status;
 	j->reply = json;
-	j->reply_len = strlen(json);
+	j->reply_len = len;
+}
+
+void
+api_reply_text(struct api_job *j, int status, char *json)
+{
+	reply_set(j, status, json, json != NULL ? strlen(json) : 0);
 }
 
 void
 api_reply_json(struct api_job *j, int status, json_t *o)
 {
 	char *s = NULL;
+	size_t len = 0;
 
 	if (o != NULL)
-		s = json_compact(o, NULL);
+		s = json_compact(o, &len);
 	json_decref(o);
-	api_reply_text(j, status, s);
+	reply_set(j, status, s, len);
 }
 
 void
