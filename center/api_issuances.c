@@ -47,9 +47,10 @@ records_for(enum doc_type d)
 		return REC_SEAL | REC_SEAL_IMAGE;
 	case DOC_KOSEKI_ZENBU:
 	case DOC_KOSEKI_KOJIN:
-		return REC_KOSEKI;
+		return REC_KOSEKI | REC_KOSEKI_ENTRIES;
 	case DOC_KOSEKI_FUHYO:
-		return REC_KOSEKI | REC_FUHYO;
+		return REC_KOSEKI | REC_KOSEKI_ENTRIES | REC_FUHYO |
+		    REC_FUHYO_LINES;
 	case DOC_TAX:
 		return REC_TAX;
 	default:

@@ -48,9 +48,8 @@ static int
 records_read(struct api_worker *w, struct api_job *j, unsigned what,
     time_t now, struct api_records *r)
 {
-	struct resident other;
 	size_t i;
-	int rc, has;
+	int rc, has, entries;
 
 	r->self_index = -1;
 	if (what & REC_MEMBERS) {
@@ -80,26 +79,25 @@ records_read(struct api_worker *w, struct api_job *j, unsigned what,
 			return -1;
 	}
 	if ((what & (REC_KOSEKI | REC_FUHYO)) && r->res.koseki_id != 0) {
+		entries = (what & REC_KOSEKI_ENTRIES) != 0;
 		rc = store_koseki_by_resident(w->st, r->res.id, &r->koseki,
-		    &r->entries, &r->nentries);
+		    entries ? &r->entries : NULL, entries ? &r->nentries :
+		    NULL);
 		if (found(w, j, rc, "family register", &r->has_koseki) == -1)
 			return -1;
 	}
 	if ((what & REC_FUHYO) && r->has_koseki) {
-		rc = store_fuhyo_get(w->st, r->koseki.id, &r->fuhyo,
-		    &r->nfuhyo);
-		if (found(w, j, rc, "fuhyo", &has) == -1)
-			return -1;
-		for (i = 0; i < r->nentries; i++) {
-			if (r->entries[i].resident_id == 0 ||
-			    r->entries[i].resident_id == r->res.id)
-				continue;
-			rc = store_resident_get(w->st, r->entries[i].resident_id,
-			    &other);
-			if (found(w, j, rc, "register member", &has) == -1)
+		if (what & REC_FUHYO_LINES) {
+			rc = store_fuhyo_get(w->st, r->koseki.id, &r->fuhyo,
+			    &r->nfuhyo);
+			if (found(w, j, rc, "fuhyo", &has) == -1)
 				return -1;
-			if (has && other.support_measures)
-				r->fuhyo_protected = 1;
+		}
+		rc = store_koseki_protected(w->st, r->koseki.id, r->res.id,
+		    &r->fuhyo_protected);
+		if (rc != STORE_OK) {
+			api_store_error(j, w, rc, "register protection");
+			return -1;
 		}
 	}
 	return 0;

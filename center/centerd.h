@@ -173,10 +173,13 @@ int	 api_unbase64(const char *, uint8_t *out, size_t outmax,
 #define REC_MEMBERS	0x01	/* household and its active members */
 #define REC_SEAL	0x02
 #define REC_TAX		0x04	/* the current fiscal year's record */
-#define REC_KOSEKI	0x08	/* register and entries */
-#define REC_FUHYO	0x10	/* 附票 lines and protected members */
+#define REC_KOSEKI	0x08	/* the register */
+#define REC_FUHYO	0x10	/* whether a member is protected */
 #define REC_SEAL_IMAGE	0x20	/* with REC_SEAL: the impression too */
-#define REC_ALL		0x1f	/* all the menu needs: no seal image */
+#define REC_KOSEKI_ENTRIES 0x40	/* with REC_KOSEKI: its entries too */
+#define REC_FUHYO_LINES	0x80	/* with REC_FUHYO: the 附票 lines too */
+#define REC_ALL		0x1f	/* all the menu needs: no image, entries or
+				   lines */
 
 struct api_records {
 	struct resident		 res;

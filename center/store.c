@@ -543,11 +543,26 @@ store_koseki_by_resident(struct store *s, int64_t rid, struct koseki *k,
     struct koseki_entry **entries, size_t *n)
 {
 	CALL_RESET(s);
-	*entries = NULL;
-	*n = 0;
+	if (entries != NULL)
+		*entries = NULL;
+	if (n != NULL)
+		*n = 0;
+	if ((entries == NULL) != (n == NULL))
+		return STORE_INVALID;
 	if (rid <= 0)
 		return STORE_NOTFOUND;
 	return s->ops->koseki_by_resident(s->impl, rid, k, entries, n);
+}
+
+int
+store_koseki_protected(struct store *s, int64_t kid, int64_t except,
+    int *protected)
+{
+	CALL_RESET(s);
+	*protected = 0;
+	if (kid <= 0)
+		return STORE_NOTFOUND;
+	return s->ops->koseki_protected(s->impl, kid, except, protected);
 }
 
 int

@@ -362,10 +362,18 @@ int	store_tax_get(struct store *, int64_t resident_id, int fiscal_year,
 	    struct tax_record *);
 /*
  * The family register holding the resident (in town) and all its
- * entries in order; *entries freed with free().
+ * entries in order; *entries freed with free().  With entries NULL (n
+ * too), the register alone.
  */
 int	store_koseki_by_resident(struct store *, int64_t resident_id,
 	    struct koseki *, struct koseki_entry **entries, size_t *n);
+/*
+ * *protected: 1 when an entry of register koseki_id other than
+ * except_resident_id is a resident of the town under support measures
+ * (支援措置), else 0.
+ */
+int	store_koseki_protected(struct store *, int64_t koseki_id,
+	    int64_t except_resident_id, int *protected);
 /* 附票 lines of a register, by entry then seq; *out freed with free(). */
 int	store_fuhyo_get(struct store *, int64_t koseki_id,
 	    struct fuhyo_entry **out, size_t *n);
@@ -541,6 +549,7 @@ struct store_ops {
 	int	(*koseki_by_resident)(void *, int64_t, struct koseki *,
 		    struct koseki_entry **, size_t *);
 	int	(*fuhyo_get)(void *, int64_t, struct fuhyo_entry **, size_t *);
+	int	(*koseki_protected)(void *, int64_t, int64_t, int *);
 	int	(*card_cert_insert)(void *, const struct card_cert *);
 	int	(*card_cert_get)(void *, const char *, struct card_cert *);
 	int	(*card_cert_set_status)(void *, const char *,

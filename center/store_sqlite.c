@@ -1630,6 +1630,13 @@ sq_koseki_by_resident(void *h, int64_t rid, struct koseki *k,
 	k->pending = col_int(q, st, 5, 0, 1);
 	k->head_resident_id = col_id(st, 6);
 	sq_fin(q, st);
+	st = NULL;
+	if (out == NULL) {
+		/* the register alone */
+		if ((rc = check_colerr(q, "register")) != STORE_OK)
+			goto fail;
+		return tx_commit(q);
+	}
 	if ((rc = sq_prep(q, "SELECT id, koseki_id, seq, resident_id, "
 	    "family_name, given_name, birth_date, sex, father, mother, "
 	    "parent_relation, removed, removal_reason FROM koseki_entries "
@@ -1686,6 +1693,33 @@ fail:
 	tx_rollback(q);
 	free(arr);
 	return rc;
+}
+
+static int
+sq_koseki_protected(void *h, int64_t kid, int64_t except, int *protected)
+{
+	struct sq *q = h;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_prep(q, "SELECT EXISTS (SELECT 1 FROM koseki_entries e "
+	    "JOIN residents r ON r.id = e.resident_id WHERE e.koseki_id = ? "
+	    "AND e.resident_id <> ? AND r.support_measures = 1)", &st)) !=
+	    STORE_OK)
+		return rc;
+	if (!binds_ok(q, sqlite3_bind_int64(st, 1, kid) |
+	    sqlite3_bind_int64(st, 2, except))) {
+		sq_fin(q, st);
+		return STORE_ERR;
+	}
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = sq_fail(q, "register protection");
+		sq_fin(q, st);
+		return rc;
+	}
+	*protected = sqlite3_column_int(st, 0) != 0;
+	sq_fin(q, st);
+	return STORE_OK;
 }
 
 static int
@@ -2809,6 +2843,7 @@ const struct store_ops store_sqlite_ops = {
 	.tax_get = sq_tax_get,
 	.koseki_by_resident = sq_koseki_by_resident,
 	.fuhyo_get = sq_fuhyo_get,
+	.koseki_protected = sq_koseki_protected,
 	.card_cert_insert = sq_card_cert_insert,
 	.card_cert_get = sq_card_cert_get,
 	.card_cert_set_status = sq_card_cert_set_status,

@@ -393,7 +393,25 @@ for c in "noseal1 inkan seal_not_registered" "abolished1 inkan seal_abolished" \
 	expect_eq "$1: $2 refused: not_eligible $3" "$(code_of "$ISS") $(error_code "$ISS") $(reason "$ISS")" "403 not_eligible $3"
 	expect_eq "$1: no issuance row for the refusal" "$(rows)" "$before"
 done
+# 附票 lists every member's address: another member of alice's register
+# under support measures takes it off her menu, and only it
+other=$(sql "select e.resident_id from koseki_entries e join residents r on r.id = e.resident_id
+    where e.koseki_id = (select koseki_id from residents where id = $ALICE_RES)
+    and e.resident_id <> $ALICE_RES and r.support_measures = 0 limit 1")
+check "alice's register has another resident member" test -n "$other"
+sql "update residents set support_measures = 1 where id = $other"
 login S0001-T01 alice
+expect_eq "protected register member: auth lists koseki_fuhyo as support_measures, koseki_zenbu available" \
+    "$(jfield "$AUTH" '[(.documents[] | select(.type=="koseki_fuhyo") | .unavailable.reason), (.documents[] | select(.type=="koseki_zenbu") | .unavailable)] | map(tostring) | join(" ")')" \
+    "support_measures null"
+before=$(rows)
+issue S0001-T01 koseki_fuhyo '{}' 1 "$(newkey)"
+expect_eq "protected register member: koseki_fuhyo refused" "$(code_of "$ISS") $(error_code "$ISS") $(reason "$ISS")" "403 not_eligible support_measures"
+expect_eq "protected register member: no issuance row" "$(rows)" "$before"
+sql "update residents set support_measures = 0 where id = $other"
+login S0001-T01 alice
+expect_eq "protection lifted: koseki_fuhyo offered again" \
+    "$(jfield "$AUTH" '.documents[] | select(.type=="koseki_fuhyo") | .unavailable')" null
 fy=$(jfield "$AUTH" '.documents[] | select(.type=="tax_shotoku") | .options.fiscal_year')
 issue S0001-T01 tax_shotoku "{\"fiscal_year\":$((fy - 1))}" 1 "$(newkey)"
 expect_eq "previous fiscal year: not_eligible tax_year_unavailable" "$(code_of "$ISS") $(reason "$ISS")" "403 tax_year_unavailable"

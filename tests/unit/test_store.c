@@ -160,7 +160,8 @@ test_invariants(struct store *s)
 	char (*rc)[STORE_REGCODE_LEN + 1] = NULL;
 	int bad_head = 0, bad_rel = 0, bad_age = 0, bad_foreign = 0,
 	    bad_koseki = 0, bad_mn = 0, bad_seal = 0, bad_tax = 0,
-	    bad_fuhyo = 0, bad_status = 0, under15 = 0, heads_checked = 0,
+	    bad_fuhyo = 0, bad_protected = 0, protected_seen = 0,
+	    bad_status = 0, under15 = 0, heads_checked = 0,
 	    taxed = 0, seals = 0, age, hage, found, dup_mn = 0, dup_rc = 0;
 
 	T_CHECK(store_resident_ids(s, &ids, &n) == STORE_OK &&
@@ -269,6 +270,34 @@ test_invariants(struct store *s)
 			    ne == 0 || e[0].seq != 1 || e[0].nevents == 0 ||
 			    strcmp(e[0].events[0].kind, "出生") != 0)
 				bad_koseki++;
+			/* the register alone: the same row, no entries */
+			{
+				struct koseki k2;
+
+				if (store_koseki_by_resident(s, r.id, &k2, NULL,
+				    NULL) != STORE_OK || k2.id != k.id ||
+				    k2.pending != k.pending ||
+				    k2.head_resident_id != k.head_resident_id ||
+				    strcmp(k2.domicile, k.domicile) != 0)
+					bad_koseki++;
+			}
+			/* protected: as reading every other member would say */
+			{
+				struct resident m;
+				int want = 0, got = -1;
+
+				for (j = 0; j < ne; j++)
+					if (e[j].resident_id != 0 &&
+					    e[j].resident_id != r.id &&
+					    store_resident_get(s,
+					    e[j].resident_id, &m) == STORE_OK &&
+					    m.support_measures)
+						want = 1;
+				if (store_koseki_protected(s, k.id, r.id,
+				    &got) != STORE_OK || got != want)
+					bad_protected++;
+				protected_seen += want;
+			}
 			free(e);
 			/* 附票: the current address is the latest line */
 			if (store_fuhyo_get(s, k.id, &f, &nf) != STORE_OK)
@@ -334,6 +363,9 @@ test_invariants(struct store *s)
 	T_CHECK(bad_foreign == 0, "foreign residents: nationality, no koseki");
 	T_CHECK(bad_koseki == 0, "nationals: 本籍 and register consistent");
 	T_CHECK(bad_fuhyo == 0, "附票 lines present");
+	T_CHECK(bad_protected == 0 && protected_seen > 0,
+	    "a register's protected members: one query says what reading "
+	    "each member says");
 	T_CHECK(bad_mn == 0, "every My Number has a valid check digit");
 	T_CHECK(bad_seal == 0 && seals > 0, "seal registrations consistent");
 	T_CHECK(bad_tax == 0 && taxed > 0, "tax records consistent");
