@@ -52,7 +52,7 @@ records_for(enum doc_type d)
 		return REC_KOSEKI | REC_KOSEKI_ENTRIES | REC_FUHYO |
 		    REC_FUHYO_LINES;
 	case DOC_TAX:
-		return REC_TAX;
+		return REC_TAX | REC_TAX_ITEMS;
 	default:
 		return 0;
 	}

@@ -74,7 +74,8 @@ records_read(struct api_worker *w, struct api_job *j, unsigned what,
 	}
 	if (what & REC_TAX) {
 		rc = store_tax_get(w->st, r->res.id,
-		    elig_tax_fiscal_year(&w->c->cfg->elig, now), &r->tax);
+		    elig_tax_fiscal_year(&w->c->cfg->elig, now),
+		    (what & REC_TAX_ITEMS) != 0, &r->tax);
 		if (found(w, j, rc, "tax record", &r->has_tax) == -1)
 			return -1;
 	}

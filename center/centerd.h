@@ -178,8 +178,9 @@ int	 api_unbase64(const char *, uint8_t *out, size_t outmax,
 #define REC_SEAL_IMAGE	0x20	/* with REC_SEAL: the impression too */
 #define REC_KOSEKI_ENTRIES 0x40	/* with REC_KOSEKI: its entries too */
 #define REC_FUHYO_LINES	0x80	/* with REC_FUHYO: the 附票 lines too */
-#define REC_ALL		0x1f	/* all the menu needs: no image, entries or
-				   lines */
+#define REC_TAX_ITEMS	0x100	/* with REC_TAX: its items too */
+#define REC_ALL		0x1f	/* all the menu needs: no image, entries,
+				   lines or items */
 
 struct api_records {
 	struct resident		 res;

@@ -2371,7 +2371,7 @@ classify(struct store *s, const struct resident *r,
 	abolished = rc == STORE_OK && seal.status == SEAL_ABOLISHED;
 	store_seal_clear(&seal);
 	fy = today->m >= 6 ? today->y : today->y - 1;
-	rc = store_tax_get(s, r->id, fy, &t);
+	rc = store_tax_get(s, r->id, fy, 0, &t);
 	if (rc != STORE_OK && rc != STORE_NOTFOUND)
 		return -1;
 	tax_ok = rc == STORE_OK;

@@ -530,12 +530,13 @@ store_seal_clear(struct seal *seal)
 }
 
 int
-store_tax_get(struct store *s, int64_t rid, int fy, struct tax_record *t)
+store_tax_get(struct store *s, int64_t rid, int fy, int with_items,
+    struct tax_record *t)
 {
 	CALL_RESET(s);
 	if (rid <= 0 || fy < 1900 || fy > 9999)
 		return STORE_NOTFOUND;
-	return s->ops->tax_get(s->impl, rid, fy, t);
+	return s->ops->tax_get(s->impl, rid, fy, with_items != 0, t);
 }
 
 int

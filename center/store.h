@@ -358,8 +358,10 @@ int	store_household_members(struct store *, int64_t household_id,
 int	store_seal_by_resident(struct store *, int64_t resident_id,
 	    int with_image, struct seal *);
 void	store_seal_clear(struct seal *);
+/* The fiscal year's record; its income and deduction items only when
+   with_items is set (else nitems is 0). */
 int	store_tax_get(struct store *, int64_t resident_id, int fiscal_year,
-	    struct tax_record *);
+	    int with_items, struct tax_record *);
 /*
  * The family register holding the resident (in town) and all its
  * entries in order; *entries freed with free().  With entries NULL (n
@@ -545,7 +547,7 @@ struct store_ops {
 	int	(*household_members)(void *, int64_t, int, struct resident **,
 		    size_t *);
 	int	(*seal_by_resident)(void *, int64_t, int, struct seal *);
-	int	(*tax_get)(void *, int64_t, int, struct tax_record *);
+	int	(*tax_get)(void *, int64_t, int, int, struct tax_record *);
 	int	(*koseki_by_resident)(void *, int64_t, struct koseki *,
 		    struct koseki_entry **, size_t *);
 	int	(*fuhyo_get)(void *, int64_t, struct fuhyo_entry **, size_t *);

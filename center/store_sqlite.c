@@ -1489,7 +1489,8 @@ sq_seal_by_resident(void *h, int64_t rid, int with_image, struct seal *s)
 }
 
 static int
-sq_tax_get(void *h, int64_t rid, int fy, struct tax_record *t)
+sq_tax_get(void *h, int64_t rid, int fy, int with_items,
+    struct tax_record *t)
 {
 	struct sq *q = h;
 	sqlite3_stmt *st = NULL;
@@ -1526,6 +1527,12 @@ sq_tax_get(void *h, int64_t rid, int fy, struct tax_record *t)
 	t->municipal_tax = sqlite3_column_int64(st, 7);
 	t->prefectural_tax = sqlite3_column_int64(st, 8);
 	sq_fin(q, st);
+	st = NULL;
+	if (!with_items) {
+		if ((rc = check_colerr(q, "tax")) != STORE_OK)
+			goto fail;
+		return tx_commit(q);
+	}
 	if ((rc = sq_prep(q, "SELECT kind, category, amount FROM tax_items "
 	    "WHERE tax_id = ? ORDER BY seq", &st)) != STORE_OK)
 		goto fail;

@@ -270,6 +270,20 @@ expect_eq "juminhyo: My Number when asked" "$(content_field '.body.members[0].my
 issue S0001-T01 inkan '{}' 1 "$(newkey)"
 verify_doc "$ISS"
 check "inkan: seal image is a PNG" sh -c "jq -r .body.seal_image.data <'$T/content.bin' | base64 -d | head -c 4 | grep -q PNG"
+# what the menu does not read, the documents print: every tax item, every
+# register entry, every 附票 line
+issue S0001-T01 tax_shotoku '{}' 1 "$(newkey)"
+verify_doc "$ISS"
+expect_eq "tax_shotoku: every item of the record" "$(content_field '.body.items | length')" \
+    "$(sql "select count(*) from tax_items where tax_id = (select id from tax_records where resident_id = $ALICE_RES and fiscal_year = $(content_field .body.fiscal_year))")"
+issue S0001-T01 koseki_zenbu '{}' 1 "$(newkey)"
+verify_doc "$ISS"
+expect_eq "koseki_zenbu: every entry of the register" "$(content_field '.body.entries | length')" \
+    "$(sql "select count(*) from koseki_entries where koseki_id = (select koseki_id from residents where id = $ALICE_RES)")"
+issue S0001-T01 koseki_fuhyo '{}' 1 "$(newkey)"
+verify_doc "$ISS"
+expect_eq "koseki_fuhyo: every 附票 line of the register" "$(content_field '[.body.entries[].addresses | length] | add')" \
+    "$(sql "select count(*) from fuhyo_entries f join koseki_entries e on e.id = f.entry_id where e.koseki_id = (select koseki_id from residents where id = $ALICE_RES)")"
 
 # --- idempotency and results ----------------------------------------------------------
 k=$(newkey)

@@ -337,8 +337,17 @@ test_invariants(struct store *s)
 		}
 
 		/* tax: the current year's record adds up */
-		if (store_tax_get(s, r.id, 2025, &t) == STORE_OK) {
+		if (store_tax_get(s, r.id, 2025, 1, &t) == STORE_OK) {
 			int64_t inc = 0;
+			struct tax_record bare;
+
+			/* without its items: the same record, no items */
+			if (store_tax_get(s, r.id, 2025, 0, &bare) !=
+			    STORE_OK || bare.nitems != 0 ||
+			    bare.total_income != t.total_income ||
+			    bare.municipal_tax != t.municipal_tax ||
+			    bare.income_year != t.income_year)
+				bad_tax++;
 
 			taxed++;
 			if (t.income_year != 2024 || t.taxable_income < 0 ||
