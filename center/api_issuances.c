@@ -179,28 +179,6 @@ done:
 	return ret;
 }
 
-struct create_signed {
-	const struct issuance_req *q;
-	const uint8_t	*env;
-	size_t		 envlen;
-	struct issuance	 out;
-	int		 created;
-	uint8_t		*stored;
-	size_t		 stored_len;
-};
-
-static int
-op_create_signed(struct store *st, void *arg)
-{
-	struct create_signed *a = arg;
-
-	/* the writer may run an operation again: drop a previous run's */
-	free(a->stored);
-	a->stored = NULL;
-	return store_issuance_create_signed(st, a->q, a->env, a->envlen,
-	    &a->out, &a->created, &a->stored, &a->stored_len);
-}
-
 struct set_content {
 	int64_t		 id;
 	const uint8_t	*env;
@@ -213,23 +191,6 @@ op_set_content(struct store *st, void *arg)
 	struct set_content *a = arg;
 
 	return store_issuance_set_content(st, a->id, a->env, a->envlen);
-}
-
-struct set_result {
-	int64_t		 id;
-	enum issuance_state state;
-	int		 pages;
-	int64_t		 now;
-	int		 changed;
-};
-
-static int
-op_set_result(struct store *st, void *arg)
-{
-	struct set_result *a = arg;
-
-	return store_issuance_set_result(st, a->id, a->state, a->pages,
-	    a->now, &a->changed);
 }
 
 /*
@@ -293,7 +254,12 @@ struct issue_write {
 	struct api_job		*j;
 	struct issuance_req	 q;
 	uint8_t			*env;	/* ours, signed for q */
-	struct create_signed	 cs;	/* cs.q is &q, cs.env is env */
+	size_t			 envlen;
+	/* the store's answer */
+	struct issuance		 out;
+	int			 created;
+	uint8_t			*stored;	/* another builder's bytes */
+	size_t			 stored_len;
 };
 
 static int
@@ -301,7 +267,11 @@ op_issue_write(struct store *st, void *arg)
 {
 	struct issue_write *iw = arg;
 
-	return op_create_signed(st, &iw->cs);
+	/* the writer may run an operation again: drop a previous run's */
+	free(iw->stored);
+	iw->stored = NULL;
+	return store_issuance_create_signed(st, &iw->q, iw->env, iw->envlen,
+	    &iw->out, &iw->created, &iw->stored, &iw->stored_len);
 }
 
 /* The writer's answer (in the thread that ran the batch). */
@@ -309,18 +279,17 @@ static void
 issue_written(void *arg, int rc, const char *why)
 {
 	struct issue_write *iw = arg;
-	struct create_signed *cs = &iw->cs;
 
 	if (rc == STORE_CONFLICT)
 		reply_conflict(iw->j);
 	else if (rc != STORE_OK)
 		api_write_error(iw->j, iw->w, rc, "issuance create", why);
-	else if (cs->created)
-		reply_issuance(iw->j, 201, &cs->out, iw->env, cs->envlen);
-	else if (cs->stored != NULL)
+	else if (iw->created)
+		reply_issuance(iw->j, 201, &iw->out, iw->env, iw->envlen);
+	else if (iw->stored != NULL)
 		/* raced with another builder: its bytes are the answer */
-		reply_issuance(iw->j, 200, &cs->out, cs->stored,
-		    cs->stored_len);
+		reply_issuance(iw->j, 200, &iw->out, iw->stored,
+		    iw->stored_len);
 	else {
 		/*
 		 * Another builder's row without content yet (the two-step
@@ -328,14 +297,14 @@ issue_written(void *arg, int rc, const char *why)
 		 * own connection, so the request runs again and finds the row.
 		 */
 		log_info("issuance %s: another builder's row has no content "
-		    "yet; running the request again", cs->out.req.public_id);
+		    "yet; running the request again", iw->out.req.public_id);
 		api_job_requeue(iw->w, iw->j);
 		iw->j = NULL;
 	}
 	if (iw->j != NULL)
 		api_job_done(iw->w, iw->j);
 	free(iw->env);
-	free(cs->stored);
+	free(iw->stored);
 	free(iw);
 }
 
@@ -512,9 +481,7 @@ api_issuance_create(struct api_worker *w, struct api_job *j)
 	iw->j = j;
 	iw->q = q;
 	iw->env = env;
-	iw->cs.q = &iw->q;
-	iw->cs.env = env;
-	iw->cs.envlen = envlen;
+	iw->envlen = envlen;
 	env = NULL;
 	free(chosen);
 	chosen = NULL;
@@ -562,7 +529,11 @@ reply_result(struct api_job *j, const char *public_id,
 struct result_write {
 	struct api_worker	*w;
 	struct api_job		*j;
-	struct set_result	 sr;
+	int64_t			 id;
+	enum issuance_state	 state;
+	int			 pages;
+	int64_t			 now;
+	int			 changed;	/* the store's answer */
 	char			 public_id[STORE_PUBID_LEN + 1];
 };
 
@@ -571,7 +542,8 @@ op_result_write(struct store *st, void *arg)
 {
 	struct result_write *rw = arg;
 
-	return op_set_result(st, &rw->sr);
+	return store_issuance_set_result(st, rw->id, rw->state, rw->pages,
+	    rw->now, &rw->changed);
 }
 
 /* The writer's answer (in the thread that ran the batch). */
@@ -585,8 +557,7 @@ result_written(void *arg, int rc, const char *why)
 	else if (rc != STORE_OK)
 		api_write_error(rw->j, rw->w, rc, "issuance result", why);
 	else
-		reply_result(rw->j, rw->public_id, rw->sr.state,
-		    rw->sr.changed);
+		reply_result(rw->j, rw->public_id, rw->state, rw->changed);
 	api_job_done(rw->w, rw->j);
 	free(rw);
 }
@@ -652,10 +623,10 @@ api_issuance_result(struct api_worker *w, struct api_job *j)
 	}
 	rw->w = w;
 	rw->j = j;
-	rw->sr.id = is.id;
-	rw->sr.state = want;
-	rw->sr.pages = (int)pages;
-	rw->sr.now = (int64_t)time(NULL);
+	rw->id = is.id;
+	rw->state = want;
+	rw->pages = (int)pages;
+	rw->now = (int64_t)time(NULL);
 	(void)snprintf(rw->public_id, sizeof(rw->public_id), "%s",
 	    is.req.public_id);
 	json_decref(body);
