@@ -111,6 +111,15 @@ apdus() {
 	sed -n 's/^C: //p' "$1"
 }
 
+# pin_seen PIN FILE...: how many lines of the files hold PIN as a number of
+# its own.  Random hex (session ids, hashes) holds any four digits now and
+# then: "0cb21234..." is not a leak, while "pin":"1234" or "PIN 1234" is.
+pin_seen() {
+	local pin=$1
+	shift
+	cat "$@" | grep -Ec "(^|[^0-9A-Za-z])$pin([^0-9A-Za-z]|\$)"
+}
+
 finish() {
 	lib_cleanup
 	exit $lib_failed

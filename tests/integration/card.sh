@@ -42,7 +42,7 @@ check "signature verifies as sha256WithRSA over the challenge" \
 expect_eq "exactly one VERIFY with data" "$(apdus "$T/info.log" | grep -c '^0020008004')" 1
 expect_eq "signature command sent after SELECT 0017" "$(apdu_before "$T/info.log" '^802A0080')" 00A4020C020017
 expect_eq "card unpowered right after the PIN session" "$(grep -A3 -E '^C: 802A0080' "$T/info.log" | grep -c '^EV: power-off')" 1
-expect_eq "PIN never appears in the output" "$(cat "$T/sign.out" "$T/sign.err" | grep -c 4321)" 0
+expect_eq "PIN never appears in the output" "$(pin_seen 4321 "$T/sign.out" "$T/sign.err")" 0
 
 # --- PIN format is checked before anything reaches the card
 : >"$T/info.log"

@@ -138,7 +138,7 @@ done
 expect_eq "juminhyo: 2 copies recorded" "$(sql "select copies from issuances where document = 'juminhyo' order by rowid desc limit 1")" 2
 fees=$(sql "select sum(fee_yen) from issuances where state = 'committed'")
 expect_eq "the coin box took exactly the committed fees, no refund" "$(coins | cut -d' ' -f1-3)" "taken=$fees refunded=0 net=$fees"
-expect_eq "the PIN never reached a log or a screen" "$(cat "$T"/alice-*.out "$T"/alice-*.err "$T/kioskd.log" | grep -c '1234')" 0
+expect_eq "the PIN never reached a log or a screen" "$(pin_seen 1234 "$T"/alice-*.out "$T"/alice-*.err "$T/kioskd.log")" 0
 
 # --- wrong PIN, then the right one -------------------------------------------------
 cat >"$T/wrong-right.script" <<'S'
