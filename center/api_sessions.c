@@ -33,6 +33,7 @@
 #include "hex.h"
 #include "log.h"
 #include "ocsp_cache.h"
+#include "ocsp_fetch.h"
 
 #define CHALLENGE_LEN	32
 #define SID_LEN		16
@@ -337,12 +338,15 @@ reply_verdict(struct api_job *j, enum jpki_verdict v)
 }
 
 /*
- * Revocation, through the cache when it holds a fresh OCSP answer; the
+ * Revocation, through the cache when it holds a fresh OCSP answer, else
+ * with the answer the fetch threads got for this job (j->ocsp); the
  * caller has checked the certificate itself (profile, root, validity).
+ * Without a fetch pool (no responder configured) the CRLs decide here.
  */
 static enum jpki_verdict
-check_revocation(struct api_worker *w, const struct jpki_cert *cert,
-    time_t now, struct jpki_cert_info *info, int *cached)
+check_revocation(struct api_worker *w, struct api_job *j,
+    const struct jpki_cert *cert, time_t now, struct jpki_cert_info *info,
+    int *cached)
 {
 	enum jpki_verdict v, cv;
 	time_t revoked_at;
@@ -356,8 +360,12 @@ check_revocation(struct api_worker *w, const struct jpki_cert *cert,
 		info->revoked_at = revoked_at;
 		return cv;
 	}
-	v = jpki_verify_parsed(w->c->trust, cert, now, info, err,
-	    sizeof(err));
+	if (j->ocsp != NULL)
+		v = jpki_verify_parsed_ocsp(w->c->trust, cert, now, j->ocsp,
+		    info, err, sizeof(err));
+	else
+		v = jpki_verify_parsed(w->c->trust, cert, now, info, err,
+		    sizeof(err));
 	if (v != JPKI_OK)
 		log_info("worker %d: certificate %.12s: %s: %s", w->index,
 		    info->sha256, jpki_verdict_code(v), err);
@@ -365,6 +373,59 @@ check_revocation(struct api_worker *w, const struct jpki_cert *cert,
 		ocsp_cache_put(w->c->ocsp_cache, info->sha256, now, v,
 		    info->revoked_at);
 	return v;
+}
+
+/* An authentication waiting for its OCSP answer. */
+struct auth_ocsp {
+	struct api_worker	*w;
+	struct api_job		*j;
+};
+
+/* From a fetch thread: the answer, and the handler runs again with it. */
+static void
+auth_ocsp_done(void *arg, const struct jpki_ocsp_answer *a)
+{
+	struct auth_ocsp *ao = arg;
+
+	*ao->j->ocsp = *a;
+	api_job_requeue(ao->w, ao->j);
+	free(ao);
+}
+
+/*
+ * Hand the OCSP query to the fetch threads when it must be asked: 1 when
+ * it was (the job comes back to a worker with the answer), 0 when the
+ * handler goes on now (a fresh cached answer, or the answer is here).
+ * A query the pool cannot take (full, stopping) gets "unavailable" at
+ * once: the CRL decides, else the kiosk is told to try again.
+ */
+static int
+auth_fetch_ocsp(struct api_worker *w, struct api_job *j, const uint8_t *der,
+    size_t derlen, const struct jpki_cert_info *info, time_t now)
+{
+	struct auth_ocsp *ao;
+	enum jpki_verdict cv;
+	time_t revoked_at;
+
+	if (j->ocsp != NULL || w->c->ocsp_fetch == NULL ||
+	    ocsp_cache_get(w->c->ocsp_cache, info->sha256, now, &cv,
+	    &revoked_at))
+		return 0;
+	if ((j->ocsp = calloc(1, sizeof(*j->ocsp))) == NULL)
+		return 0;	/* asked inline instead */
+	if ((ao = malloc(sizeof(*ao))) != NULL) {
+		ao->w = w;
+		ao->j = j;
+		j->auth_now = now;
+		if (ocsp_fetch_submit(w->c->ocsp_fetch, der, derlen,
+		    info->sha256, now, auth_ocsp_done, ao) == 0)
+			return 1;	/* j may be back and gone already */
+		free(ao);
+	}
+	log_warnx("worker %d: certificate %.12s: too many OCSP queries "
+	    "waiting", w->index, info->sha256);
+	jpki_ocsp_unavailable(j->ocsp, "too many queries waiting");
+	return 0;
 }
 
 /* Add the months to a time, calendar-wise (UTC). */
@@ -571,7 +632,8 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	const char *cert64, *sig64;
 	uint8_t *der = NULL, sig[SIG_MAX];
 	size_t derlen, siglen;
-	time_t now = time(NULL);
+	/* a job back with its OCSP answer is judged as when it came */
+	time_t now = j->ocsp != NULL ? j->auth_now : time(NULL);
 	char ref[16], err[256];
 	int rc, cached = 0, navail, handed = 0;
 
@@ -648,7 +710,11 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		    "カードの署名を確認できませんでした。");
 		goto done;
 	}
-	if ((v = check_revocation(w, cert, now, &info, &cached)) !=
+	if (auth_fetch_ocsp(w, j, der, derlen, &info, now) == 1) {
+		handed = 1;
+		goto done;
+	}
+	if ((v = check_revocation(w, j, cert, now, &info, &cached)) !=
 	    JPKI_OK) {
 		burn(w, &s, now);
 		reply_verdict(j, v);

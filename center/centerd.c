@@ -39,6 +39,7 @@
 #include "http.h"
 #include "log.h"
 #include "ocsp_cache.h"
+#include "ocsp_fetch.h"
 #include "util.h"
 
 #define CONFIG_LINE_MAX	2048
@@ -46,7 +47,7 @@
 enum opt_id {
 	O_CONFIG = 256, O_DB, O_LISTEN, O_CERT, O_KEY, O_CLIENT_CA,
 	O_CLIENT_CRL, O_AUTH_ROOTS, O_OCSP, O_OCSP_SIGNER, O_OCSP_TIMEOUT,
-	O_OCSP_CACHE_TTL, O_CRL, O_DOC_KEY, O_DOC_CERT, O_SESSION_KEY, O_MUNICIPALITY,
+	O_OCSP_CACHE_TTL, O_OCSP_THREADS, O_CRL, O_DOC_KEY, O_DOC_CERT, O_SESSION_KEY, O_MUNICIPALITY,
 	O_MAYOR, O_PROCESSES, O_THREADS, O_CHALLENGE_TTL, O_SESSION_LIFETIME,
 	O_IDLE_TIMEOUT, O_SERVICE_HOURS, O_KOSEKI_DAYS, O_KOSEKI_HOURS,
 	O_NEWYEAR_CLOSED, O_ALLOW_MY_NUMBER, O_MIN_AGE, O_DOCUMENTS, O_FEE,
@@ -66,6 +67,7 @@ static const struct option longopts[] = {
 	{ "ocsp-signer", required_argument, NULL, O_OCSP_SIGNER },
 	{ "ocsp-timeout", required_argument, NULL, O_OCSP_TIMEOUT },
 	{ "ocsp-cache-ttl", required_argument, NULL, O_OCSP_CACHE_TTL },
+	{ "ocsp-threads", required_argument, NULL, O_OCSP_THREADS },
 	{ "crl", required_argument, NULL, O_CRL },
 	{ "doc-key", required_argument, NULL, O_DOC_KEY },
 	{ "doc-cert", required_argument, NULL, O_DOC_CERT },
@@ -100,7 +102,8 @@ usage(void)
 "usage: kiosk-centerd [-dnv] [--config FILE] --db FILE --listen HOST:PORT\n"
 "         --cert FILE --key FILE --client-ca FILE [--client-crl FILE]\n"
 "         --auth-roots FILE|DIR ... [--ocsp URL] [--ocsp-signer FILE]\n"
-"         [--ocsp-timeout MS] [--ocsp-cache-ttl SECONDS] [--crl FILE ...]\n"
+"         [--ocsp-timeout MS] [--ocsp-cache-ttl SECONDS] [--ocsp-threads N]\n"
+"         [--crl FILE ...]\n"
 "         --doc-key FILE --doc-cert FILE [--session-key FILE]\n"
 "         [--municipality NAME] [--mayor NAME]\n"
 "         [--processes N] [--threads N] [--challenge-ttl SECONDS]\n"
@@ -125,6 +128,8 @@ config_defaults(struct center_config *c)
 	memset(c, 0, sizeof(*c));
 	c->ocsp_timeout_ms = 3000;
 	c->ocsp_cache_ttl = 60;
+	/* queries in flight at once per process (ocsp_fetch.h) */
+	c->ocsp_threads = 4;
 	(void)snprintf(c->municipality, sizeof(c->municipality),
 	    "東京都みどり市");
 	(void)snprintf(c->mayor, sizeof(c->mayor), "みどり市長 緑川 一郎");
@@ -378,6 +383,9 @@ apply(struct center_config *c, int id, const char *v, char *err,
 		    JPKI_VERIFY_OCSP_TIMEOUT_MAX, err, errlen);
 	case O_OCSP_CACHE_TTL:
 		return set_num(&c->ocsp_cache_ttl, v, 0, OCSP_CACHE_TTL_MAX,
+		    err, errlen);
+	case O_OCSP_THREADS:
+		return set_num(&c->ocsp_threads, v, 1, OCSP_FETCH_THREADS_MAX,
 		    err, errlen);
 	case O_CRL:
 		if (c->ncrls >= CENTER_CRLS_MAX) {
@@ -713,6 +721,7 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	struct http_server *h;
 	struct event *sterm, *sint, *shup;
 	struct writer_stats ws;
+	struct ocsp_fetch_stats os;
 	char err[512];
 
 	/* every line of a serving process names it */
@@ -721,6 +730,11 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	if (ctr->cfg->ocsp_cache_ttl > 0 && (ctr->ocsp_cache =
 	    ocsp_cache_new(ctr->cfg->ocsp_cache_ttl)) == NULL)
 		fatalx("cannot make the OCSP cache");
+	/* the workers never wait for the responder (ocsp_fetch.h) */
+	if (jpki_trust_has_ocsp(ctr->trust) && (ctr->ocsp_fetch =
+	    ocsp_fetch_new(ctr->trust, ctr->cfg->ocsp_threads,
+	    ctr->cfg->ocsp_timeout_ms, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	/* this process's own write connection and group commit */
 	if ((ctr->writer = writer_start(ctr->cfg->db, err, sizeof(err))) ==
 	    NULL)
@@ -743,7 +757,17 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	    ctr->cfg->threads);
 	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
+	/* the authentications still waiting for OCSP are answered */
+	ocsp_fetch_stop(ctr->ocsp_fetch);
 	http_server_free(h);
+	if (ctr->ocsp_fetch != NULL) {
+		ocsp_fetch_get_stats(ctr->ocsp_fetch, &os);
+		log_info("ocsp: %lu queries (%lu shared, %lu past their "
+		    "deadline in the queue, %lu refused)", os.queries,
+		    os.shared, os.expired, os.refused);
+	}
+	ocsp_fetch_free(ctr->ocsp_fetch);
+	ctr->ocsp_fetch = NULL;
 	/* after the workers: their last writes are still answered */
 	writer_get_stats(ctr->writer, &ws);
 	log_info("writer: %lu operations in %lu transactions (largest %lu, "
@@ -932,8 +956,8 @@ print_config(const struct center_config *c, const struct center *ctr)
 	for (i = 0; i < c->nauth_roots; i++)
 		printf("auth-roots = %s\n", c->auth_roots[i]);
 	if (c->ocsp_url[0] != '\0')
-		printf("ocsp = %s\nocsp-timeout = %d\n", c->ocsp_url,
-		    c->ocsp_timeout_ms);
+		printf("ocsp = %s\nocsp-timeout = %d\nocsp-threads = %d\n",
+		    c->ocsp_url, c->ocsp_timeout_ms, c->ocsp_threads);
 	if (c->ocsp_signer[0] != '\0')
 		printf("ocsp-signer = %s\n", c->ocsp_signer);
 	printf("ocsp-cache-ttl = %d\n", c->ocsp_cache_ttl);

@@ -7,8 +7,10 @@
  * libevent loop thread (TLS, HTTP parsing, replies, and the challenges:
  * a MAC and a queued row, no read and no wait) and a pool of worker
  * threads, each with its own database connection, that run the handlers'
- * reads, and one writer thread (writer.h) that commits the writes of all
- * handlers in groups.  The authentication and result handlers hand their
+ * reads, one writer thread (writer.h) that commits the writes of all
+ * handlers in groups, and a few threads that ask the OCSP responder
+ * (ocsp_fetch.h) while the authentication that needs the answer waits
+ * off the workers.  The authentication and result handlers hand their
  * write over together with the job (writer_submit) and take the next
  * job; the reply is made by the writer's answer, once the write is
  * durable, and goes back to the loop (api_job_done).  Nothing about a
@@ -59,6 +61,7 @@ struct center_config {
 	char		 ocsp_signer[1024];	/* "" : the response's own */
 	int		 ocsp_timeout_ms;
 	int		 ocsp_cache_ttl;	/* seconds; 0: no cache */
+	int		 ocsp_threads;		/* queries at once per process */
 	char		 crls[CENTER_CRLS_MAX][1024];
 	size_t		 ncrls;
 	char		 doc_key[1024];
@@ -76,6 +79,8 @@ struct center_config {
 	int		 debug;
 };
 
+struct ocsp_fetch;
+
 /* Read-only after start: shared by every thread of a serving process. */
 struct center {
 	const struct center_config *cfg;
@@ -85,6 +90,7 @@ struct center {
 	struct ocsp_cache	*ocsp_cache;		/* NULL: disabled */
 	/* per serving process, set before the workers start */
 	struct writer		*writer;		/* group commit */
+	struct ocsp_fetch	*ocsp_fetch;		/* NULL: no responder */
 	uint8_t			 session_key[CENTER_SESSION_KEY_LEN];
 	int			 have_session_key;	/* from --session-key */
 };
@@ -118,6 +124,11 @@ struct api_job {
 	char			*reply;		/* JSON text, malloc'd */
 	size_t			 reply_len;
 	char			 note[160];	/* for the access log, no PII */
+	/* POST .../auth: the OCSP answer fetched off the workers for this
+	   request's certificate, and the time the check is made at, when
+	   the handler runs again with it (NULL: not asked yet) */
+	struct jpki_ocsp_answer	*ocsp;
+	time_t			 auth_now;
 	struct api_job		*next;
 };
 

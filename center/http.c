@@ -57,6 +57,7 @@ struct http_server {
 	struct event		*purge_ev;
 	struct event		*drain_ev;
 	size_t			 inflight;	/* loop thread only */
+	size_t			 sending;	/* replies of the drain, unwritten */
 	int			 shutting_down;
 };
 
@@ -210,6 +211,7 @@ job_free(struct api_job *j)
 		return;
 	free(j->body);
 	free(j->reply);
+	free(j->ocsp);
 	free(j);
 }
 
@@ -286,13 +288,41 @@ route_name(enum api_route r)
 	}
 }
 
+/* Leave the loop once the drain is over: no job and no reply left. */
+static void
+drained(struct http_server *h)
+{
+	if (h->shutting_down && h->inflight == 0 && h->sending == 0)
+		(void)event_base_loopexit(h->base, NULL);
+}
+
+/* A reply made while draining has reached the socket. */
+static void
+on_sent(struct evhttp_request *req, void *arg)
+{
+	struct http_server *h = arg;
+
+	(void)req;
+	if (h->sending > 0)
+		h->sending--;
+	drained(h);
+}
+
 static void
 finish(struct http_server *h, struct api_job *j)
 {
 	if (j->req != NULL) {
 		if (j->reply == NULL)
 			api_reply_text(j, 500, NULL);
-		send_json(j->req, j->status, j->reply, j->reply_len, 0);
+		/* while draining, the loop ends only after the reply is
+		   written, and the connection closes after it (a connection
+		   the kiosk drops first leaves it to the drain timer) */
+		if (h->shutting_down) {
+			evhttp_request_set_on_complete_cb(j->req, on_sent, h);
+			h->sending++;
+		}
+		send_json(j->req, j->status, j->reply, j->reply_len,
+		    h->shutting_down);
 		/* the note names sessions and issuances by id, never a person */
 		log_debug("%s %s -> %d %.1f ms: %s", j->kiosk_id,
 		    route_name(j->route), j->status, ms_since(&j->started),
@@ -301,8 +331,7 @@ finish(struct http_server *h, struct api_job *j)
 	job_free(j);
 	if (h->inflight > 0)
 		h->inflight--;
-	if (h->shutting_down && h->inflight == 0)
-		(void)event_base_loopexit(h->base, NULL);
+	drained(h);
 }
 
 static void
@@ -689,7 +718,8 @@ on_drain_timeout(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	log_warnx("%zu requests still in flight at shutdown", h->inflight);
+	log_warnx("%zu requests still in flight and %zu replies unwritten at "
+	    "shutdown", h->inflight, h->sending);
 	(void)event_base_loopexit(h->base, NULL);
 }
 

@@ -32,6 +32,16 @@ tests_unit_test_eligibility_SOURCES = tests/unit/test_eligibility.c
 tests_unit_test_eligibility_CPPFLAGS = $(CENTER_TEST_CPPFLAGS)
 tests_unit_test_eligibility_LDADD = $(CENTER_LDADD)
 
+# The pool that asks OCSP off the workers.
+UNIT_TESTS += tests/unit/test_ocsp_fetch
+tests_unit_test_ocsp_fetch_SOURCES = tests/unit/test_ocsp_fetch.c \
+	center/ocsp_fetch.c center/ocsp_fetch.h
+tests_unit_test_ocsp_fetch_CPPFLAGS = $(CENTER_TEST_CPPFLAGS) \
+	-I$(top_srcdir)/certs
+tests_unit_test_ocsp_fetch_CFLAGS = $(AM_CFLAGS) -pthread $(CRYPTO_CFLAGS)
+tests_unit_test_ocsp_fetch_LDADD = certs/libjpkiverify.a common/libcommon.a \
+	$(CRYPTO_LIBS) -lpthread
+
 # kiosk-centerd: the reference issuance center (API.md).
 bin_PROGRAMS += center/kiosk-centerd
 center_kiosk_centerd_SOURCES = \
@@ -40,7 +50,8 @@ center_kiosk_centerd_SOURCES = \
 	center/api_util.c center/api_records.c \
 	center/api_sessions.c center/api_issuances.c \
 	center/document.c center/document.h \
-	center/ocsp_cache.c center/ocsp_cache.h
+	center/ocsp_cache.c center/ocsp_cache.h \
+	center/ocsp_fetch.c center/ocsp_fetch.h
 center_kiosk_centerd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/center \
 	-I$(top_srcdir)/certs
 center_kiosk_centerd_CFLAGS = $(AM_CFLAGS) -pthread $(EVENT_CFLAGS) \

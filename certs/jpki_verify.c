@@ -812,41 +812,76 @@ check_crls(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
 	return usable ? JPKI_OK : JPKI_REVOCATION_UNAVAILABLE;
 }
 
-static enum jpki_verdict
-check_revocation(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
-    struct jpki_cert_info *out, char *err, size_t errlen)
+/* Ask the responder: the answer, or why there is none. */
+static void
+ocsp_ask(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
+    int timeout_ms, struct jpki_ocsp_answer *a)
 {
 	struct ocspc_query q;
 	struct ocspc_answer ans;
-	enum jpki_verdict v;
-	char oerr[256], cerr[256];
 
-	oerr[0] = '\0';
-	if (t->ocsp_set) {
-		memset(&q, 0, sizeof(q));
-		q.url = &t->ocsp_url;
-		q.timeout_ms = t->ocsp_timeout_ms;
-		q.cert = x;
-		q.issuer = root;
-		q.signers = t->ocsp_signers;
-		q.now = now;
-		q.skew = JPKI_VERIFY_SKEW;
-		switch (ocspc_query(&q, &ans, oerr, sizeof(oerr))) {
-		case OCSPC_GOOD:
-			out->revocation = JPKI_REV_OCSP;
-			return JPKI_OK;
-		case OCSPC_REVOKED:
-			out->revocation = JPKI_REV_OCSP;
-			out->revoked_at = ans.revoked_at;
-			out->revocation_reason = ans.reason;
-			vu_err(err, errlen, "revoked (OCSP)");
-			return JPKI_REVOKED;
-		case OCSPC_UNAVAILABLE:
-			break;
-		}
-	} else
-		(void)snprintf(oerr, sizeof(oerr), "no OCSP responder "
-		    "configured");
+	memset(a, 0, sizeof(*a));
+	a->reason = -1;
+	if (!t->ocsp_set) {
+		jpki_ocsp_unavailable(a, "no OCSP responder configured");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.url = &t->ocsp_url;
+	q.timeout_ms = timeout_ms > 0 && timeout_ms < t->ocsp_timeout_ms ?
+	    timeout_ms : t->ocsp_timeout_ms;
+	q.cert = x;
+	q.issuer = root;
+	q.signers = t->ocsp_signers;
+	q.now = now;
+	q.skew = JPKI_VERIFY_SKEW;
+	switch (ocspc_query(&q, &ans, a->err, sizeof(a->err))) {
+	case OCSPC_GOOD:
+		a->status = JPKI_OCSP_GOOD;
+		break;
+	case OCSPC_REVOKED:
+		a->status = JPKI_OCSP_REVOKED;
+		a->revoked_at = ans.revoked_at;
+		a->reason = ans.reason;
+		break;
+	case OCSPC_UNAVAILABLE:
+	default:
+		a->status = JPKI_OCSP_UNAVAILABLE;
+		break;
+	}
+}
+
+/*
+ * OCSP first (asked now, or the answer pre when a caller fetched it
+ * before), then the CRLs when it has no answer.
+ */
+static enum jpki_verdict
+check_revocation(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
+    const struct jpki_ocsp_answer *pre, struct jpki_cert_info *out,
+    char *err, size_t errlen)
+{
+	struct jpki_ocsp_answer asked;
+	const struct jpki_ocsp_answer *a = pre;
+	enum jpki_verdict v;
+	char cerr[256];
+
+	if (a == NULL) {
+		ocsp_ask(t, root, x, now, 0, &asked);
+		a = &asked;
+	}
+	switch (a->status) {
+	case JPKI_OCSP_GOOD:
+		out->revocation = JPKI_REV_OCSP;
+		return JPKI_OK;
+	case JPKI_OCSP_REVOKED:
+		out->revocation = JPKI_REV_OCSP;
+		out->revoked_at = a->revoked_at;
+		out->revocation_reason = a->reason;
+		vu_err(err, errlen, "revoked (OCSP)");
+		return JPKI_REVOKED;
+	case JPKI_OCSP_UNAVAILABLE:
+		break;
+	}
 	cerr[0] = '\0';
 	v = check_crls(t, root, x, now, out, cerr, sizeof(cerr));
 	if (v == JPKI_OK || v == JPKI_REVOKED) {
@@ -854,11 +889,11 @@ check_revocation(struct jpki_trust *t, X509 *root, X509 *x, time_t now,
 		if (v == JPKI_REVOKED)
 			vu_err(err, errlen, "%s", cerr);
 		else if (t->ocsp_set)
-			vu_err(err, errlen, "ok by the CRL; OCSP: %s", oerr);
+			vu_err(err, errlen, "ok by the CRL; OCSP: %s", a->err);
 		return v;
 	}
 	vu_err(err, errlen, "revocation status unavailable: OCSP: %s; CRL: %s",
-	    oerr, cerr);
+	    a->err, cerr);
 	return JPKI_REVOCATION_UNAVAILABLE;
 }
 
@@ -1026,16 +1061,20 @@ jpki_cert_free(struct jpki_cert *c)
 
 /* ---- entry points */
 
+/*
+ * Everything but revocation: profile, issuing root (*rootp), validity.
+ * out is filled as far as the check got.
+ */
 static enum jpki_verdict
-verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
-    int revocation, struct jpki_cert_info *outp, char *err, size_t errlen)
+check_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
+    struct jpki_cert_info *out, const struct jpki_root **rootp, char *err,
+    size_t errlen)
 {
-	struct jpki_cert_info tmp;
-	struct jpki_cert_info *out = outp != NULL ? outp : &tmp;
 	const struct jpki_root *root;
 	enum jpki_verdict v;
 	char ts[32];
 
+	*rootp = NULL;
 	memset(out, 0, sizeof(*out));
 	out->revocation_reason = -1;
 	vu_err(err, errlen, "ok");
@@ -1049,11 +1088,10 @@ verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
 	}
 	memcpy(out->sha256, c->sha256, sizeof(out->sha256));
 	if ((v = check_profile(c, out, err, errlen)) != JPKI_OK)
-		goto done;
+		return v;
 	if ((root = find_root(t, c, now)) == NULL) {
 		vu_err(err, errlen, "issued by no configured root");
-		v = JPKI_UNTRUSTED;
-		goto done;
+		return JPKI_UNTRUSTED;
 	}
 	(void)snprintf(out->root_name, sizeof(out->root_name), "%s",
 	    root->name);
@@ -1061,27 +1099,36 @@ verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
 	if (now < out->not_before) {
 		vu_err(err, errlen, "not valid before %s",
 		    vu_time_str(out->not_before, ts, sizeof(ts)));
-		v = JPKI_NOT_YET_VALID;
-		goto done;
+		return JPKI_NOT_YET_VALID;
 	}
 	if (now > out->not_after) {
 		vu_err(err, errlen, "expired at %s",
 		    vu_time_str(out->not_after, ts, sizeof(ts)));
-		v = JPKI_EXPIRED;
-		goto done;
+		return JPKI_EXPIRED;
 	}
 	if (!valid_at(root->cert, now)) {
 		vu_err(err, errlen, "root %s is not valid at this time",
 		    root->name);
-		v = JPKI_UNTRUSTED;
-		goto done;
+		return JPKI_UNTRUSTED;
 	}
-	if (revocation)
-		v = check_revocation(t, root->cert, c->x, now, out, err,
+	*rootp = root;
+	return JPKI_OK;
+}
+
+static enum jpki_verdict
+verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
+    int revocation, const struct jpki_ocsp_answer *pre,
+    struct jpki_cert_info *outp, char *err, size_t errlen)
+{
+	struct jpki_cert_info tmp;
+	struct jpki_cert_info *out = outp != NULL ? outp : &tmp;
+	const struct jpki_root *root;
+	enum jpki_verdict v;
+
+	v = check_parsed(t, c, now, out, &root, err, errlen);
+	if (v == JPKI_OK && revocation)
+		v = check_revocation(t, root->cert, c->x, now, pre, out, err,
 		    errlen);
-	else
-		v = JPKI_OK;
-done:
 	ERR_clear_error();
 	return v;
 }
@@ -1103,7 +1150,7 @@ verify(struct jpki_trust *t, const uint8_t *der, size_t len, time_t now,
 	}
 	if ((v = jpki_cert_parse(der, len, &c, err, errlen)) != JPKI_OK)
 		return v;
-	v = verify_parsed(t, c, now, revocation, outp, err, errlen);
+	v = verify_parsed(t, c, now, revocation, NULL, outp, err, errlen);
 	jpki_cert_free(c);
 	return v;
 }
@@ -1126,14 +1173,58 @@ enum jpki_verdict
 jpki_verify_parsed(struct jpki_trust *t, const struct jpki_cert *c,
     time_t now, struct jpki_cert_info *out, char *err, size_t errlen)
 {
-	return verify_parsed(t, c, now, 1, out, err, errlen);
+	return verify_parsed(t, c, now, 1, NULL, out, err, errlen);
 }
 
 enum jpki_verdict
 jpki_check_parsed(struct jpki_trust *t, const struct jpki_cert *c,
     time_t now, struct jpki_cert_info *out, char *err, size_t errlen)
 {
-	return verify_parsed(t, c, now, 0, out, err, errlen);
+	return verify_parsed(t, c, now, 0, NULL, out, err, errlen);
+}
+
+enum jpki_verdict
+jpki_verify_parsed_ocsp(struct jpki_trust *t, const struct jpki_cert *c,
+    time_t now, const struct jpki_ocsp_answer *a, struct jpki_cert_info *out,
+    char *err, size_t errlen)
+{
+	if (a == NULL) {
+		vu_err(err, errlen, "no OCSP answer");
+		return JPKI_ERROR;
+	}
+	return verify_parsed(t, c, now, 1, a, out, err, errlen);
+}
+
+int
+jpki_trust_has_ocsp(const struct jpki_trust *t)
+{
+	return t != NULL && t->ocsp_set;
+}
+
+void
+jpki_ocsp_unavailable(struct jpki_ocsp_answer *a, const char *why)
+{
+	memset(a, 0, sizeof(*a));
+	a->status = JPKI_OCSP_UNAVAILABLE;
+	a->reason = -1;
+	vu_err(a->err, sizeof(a->err), "%s", why);
+}
+
+void
+jpki_ocsp_fetch(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
+    int timeout_ms, struct jpki_ocsp_answer *a)
+{
+	struct jpki_cert_info info;
+	const struct jpki_root *root;
+	char err[sizeof(a->err)];
+
+	/* never asked about a certificate that is refused anyway */
+	if (check_parsed(t, c, now, &info, &root, err, sizeof(err)) !=
+	    JPKI_OK)
+		jpki_ocsp_unavailable(a, err);
+	else
+		ocsp_ask(t, root->cert, c->x, now, timeout_ms, a);
+	ERR_clear_error();
 }
 
 int

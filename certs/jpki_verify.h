@@ -168,6 +168,39 @@ int	 jpki_verify_signature_parsed(const struct jpki_cert *,
 	    const uint8_t *msg, size_t msg_len, const uint8_t *sig,
 	    size_t sig_len);
 
+/*
+ * The OCSP query on its own, for a caller that must not block where it
+ * checks (the center's workers): jpki_ocsp_fetch asks the configured
+ * responder about a certificate that passed jpki_check_parsed at now,
+ * blocking for at most timeout_ms (0: the configured timeout), and
+ * jpki_verify_parsed_ocsp is jpki_verify_parsed with that answer in place
+ * of the inline query (the CRL is still the fallback when it is
+ * JPKI_OCSP_UNAVAILABLE).  jpki_trust_has_ocsp: whether a responder is
+ * configured at all.
+ */
+enum jpki_ocsp_status {
+	JPKI_OCSP_GOOD = 0,
+	JPKI_OCSP_REVOKED,
+	JPKI_OCSP_UNAVAILABLE	/* no trustworthy, conclusive answer */
+};
+
+struct jpki_ocsp_answer {
+	enum jpki_ocsp_status status;
+	time_t	revoked_at;	/* JPKI_OCSP_REVOKED */
+	int	reason;		/* CRL reason code, -1 when absent */
+	char	err[200];	/* why unavailable (no personal data) */
+};
+
+int	 jpki_trust_has_ocsp(const struct jpki_trust *);
+void	 jpki_ocsp_fetch(struct jpki_trust *, const struct jpki_cert *,
+	    time_t now, int timeout_ms, struct jpki_ocsp_answer *);
+/* An answer for when no query could be made: unavailable, err = why. */
+void	 jpki_ocsp_unavailable(struct jpki_ocsp_answer *, const char *why);
+enum jpki_verdict jpki_verify_parsed_ocsp(struct jpki_trust *,
+	    const struct jpki_cert *, time_t now,
+	    const struct jpki_ocsp_answer *, struct jpki_cert_info *out,
+	    char *err, size_t errlen);
+
 /* The wire's error code (center/API.md): "ok", "cert_untrusted", ... */
 const char *jpki_verdict_code(enum jpki_verdict);
 /* The HTTP status the center answers with for it (200, 400, 403, 503). */

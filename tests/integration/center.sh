@@ -178,6 +178,11 @@ CONF
 "$CENTERD" -n --config "$T/center.conf" >"$T/n.out" 2>&1
 expect_eq "-n with a config file: exit 0" "$?" 0
 check "-n prints the normalized configuration" grep -q '^fee = inkan=300$' "$T/n.out"
+"$CENTERD" -n --config "$T/center.conf" --ocsp http://127.0.0.1:1 \
+    --ocsp-threads 2 >"$T/n3.out" 2>&1
+check "-n prints the OCSP pool's size" grep -q '^ocsp-threads = 2$' "$T/n3.out"
+"$CENTERD" -n --config "$T/center.conf" --ocsp-threads 0 >"$T/n4.out" 2>&1
+expect_eq "--ocsp-threads 0: exit 1" "$?" 1
 printf 'threads = many\n' >>"$T/center.conf"
 "$CENTERD" -n --config "$T/center.conf" >"$T/n2.out" 2>&1
 expect_eq "bad config line: exit 1" "$?" 1
@@ -547,6 +552,79 @@ expect_eq "database: every issuance's content names its own session" \
     "$(sql "select count(*) from issuances where content is null or instr(content, cast('\"session_id\":\"' || session_id || '\"' as blob)) = 0")" 0
 check "both processes of the third center answered" test \
     "$(grep -h -- '-> 201' "$T/center3.log" | sed -n 's/^kiosk-centerd\[\([0-9]*\)\].*/\1/p' | sort -u | wc -l)" -ge 2
+# --- an OCSP responder that accepts and never answers ---------------------------------
+# The authentications that need it wait for it off the workers: with 2
+# worker threads and 4 authentications waiting, a request that needs a
+# worker is still answered at once, and each authentication ends with a
+# clear refusal once the OCSP timeout has passed, nothing authenticated.
+HPORT=$((OPORT + 10))
+silent_pid=""
+perl -MIO::Socket::INET -e '
+	$| = 1;
+	my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1",
+	    LocalPort => $ARGV[0], Listen => 64, ReuseAddr => 1)
+	    or die "listen: $!\n";
+	print "listening\n";
+	my @held;
+	while (my $c = $l->accept) { push @held, $c; print "accepted\n"; }
+' "$HPORT" >"$T/silent.log" 2>&1 &
+silent_pid=$!
+lib_pids="$lib_pids $silent_pid"
+silent_accepted() { [ "$(grep -c '^accepted' "$T/silent.log")" -ge "$1" ]; }
+check "a responder that never answers listens" \
+    wait_until "$silent_pid" 50 grep -q '^listening' "$T/silent.log"
+stop_bg CPID
+check "a center with 2 workers asking it (timeout 4 s, no cache) starts" \
+    start_center "$PORT3" "$T/center4.log" --threads 2 --ocsp-threads 2 \
+    --ocsp-cache-ttl 0 --ocsp "http://127.0.0.1:$HPORT" --ocsp-timeout 4000
+hang_auth() {
+	local T="$T/hang-$1" PORT_USE=$PORT3
+	mkdir -p "$T"
+	new_session S0001-T01 && auth S0001-T01 "$1"
+	echo "$SID $(code_of "$AUTH") $(error_code "$AUTH")" >"$T.tmp"
+	mv "$T.tmp" "$T.out"
+}
+hang_pids=""
+for c in alice bob dave erin; do
+	hang_auth $c &
+	hang_pids="$hang_pids $!"
+done
+check "the responder got the first queries" wait_until "$silent_pid" 40 silent_accepted 2
+sleep 0.3	# the other two authentications reach their queue
+R=$(PORT_USE=$PORT3 post S0002-T01 /v1/issuances '{"session_id":"0123456789abcdef0123456789abcdef","document":"juminhyo","options":{},"copies":1,"idempotency_key":"'"$(newkey)"'"}')
+waiting=$(for c in alice bob dave erin; do [ -e "$T/hang-$c.out" ] || echo $c; done | wc -l)
+expect_eq "a request that needs a worker is answered (404) while the 4 authentications still wait" \
+    "$(code_of "$R") $waiting" "404 4"
+expect_eq "GET /v1/status answered meanwhile too" "$(req_code S0002-T01 GET "$PORT3" /v1/status)" 200
+expect_eq "the responder was asked at most twice at once (--ocsp-threads 2)" \
+    "$(grep -c '^accepted' "$T/silent.log")" 2
+for p in $hang_pids; do wait "$p"; done
+expect_eq "each waiting authentication ends 503 revocation_unavailable" \
+    "$(cat "$T"/hang-*.out | cut -d' ' -f2- | sort | uniq -c | sed 's/^ *//')" "4 503 revocation_unavailable"
+hang_sids=$(cut -d' ' -f1 "$T"/hang-*.out | sed "s/.*/'&'/" | paste -sd, -)
+expect_eq "their sessions failed, none authenticated, nothing issued" \
+    "$(sql "select group_concat(distinct state) || ' ' || (select count(*) from issuances where session_id in ($hang_sids)) from sessions where id in ($hang_sids)")" "failed 0"
+check "the center says the responder did not answer" \
+    grep -q 'revocation status unavailable: OCSP: .*\(timeout\|in time\)' "$T/center4.log"
+# stopping while authentications wait: they are answered, the center exits
+rm -f "$T"/hang-*.out
+hang_pids=""
+asked=$(grep -c '^accepted' "$T/silent.log")
+for c in alice bob; do
+	hang_auth $c &
+	hang_pids="$hang_pids $!"
+done
+check "two more queries reached the responder" wait_until "$silent_pid" 40 silent_accepted $((asked + 2))
+kill "$CPID"
+wait "$CPID" 2>/dev/null
+for p in $hang_pids; do wait "$p"; done
+expect_eq "stopped while waiting: both still answered 503 revocation_unavailable" \
+    "$(cat "$T"/hang-*.out | cut -d' ' -f2- | sort | uniq -c | sed 's/^ *//')" "2 503 revocation_unavailable"
+check "the center logged its OCSP queries on the way out" \
+    grep -q 'ocsp: [0-9]* queries' "$T/center4.log"
+CPID=""
+stop_bg silent_pid
+
 check "no crash in the logs" sh -c "! grep -qi 'fatal\|segmentation\|abort' '$T'/center*.log"
 
 exit $lib_failed

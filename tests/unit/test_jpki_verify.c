@@ -415,6 +415,29 @@ verify(struct jpki_trust *t, X509 *x, struct jpki_cert_info *info,
 	return v;
 }
 
+/*
+ * The split path: jpki_ocsp_fetch asks, jpki_verify_parsed_ocsp judges
+ * with that answer (the center asks off its workers).
+ */
+static enum jpki_verdict
+verify_split(struct jpki_trust *t, X509 *x, int timeout_ms,
+    struct jpki_ocsp_answer *a, struct jpki_cert_info *info, char *err,
+    size_t errlen)
+{
+	struct der d = der_of(x);
+	struct jpki_cert *c = NULL;
+	enum jpki_verdict v;
+
+	v = jpki_cert_parse(d.p, d.len, &c, err, errlen);
+	OPENSSL_free(d.p);
+	if (v != JPKI_OK)
+		return v;
+	jpki_ocsp_fetch(t, c, now, timeout_ms, a);
+	v = jpki_verify_parsed_ocsp(t, c, now, a, info, err, errlen);
+	jpki_cert_free(c);
+	return v;
+}
+
 /* ---- tests */
 
 static void
@@ -1308,6 +1331,53 @@ test_ocsp(void)
 	(void)waitpid(pid, &st, 0);
 	jpki_trust_free(t);
 
+	/* the query on its own, then the verdict with its answer */
+	t = trust(roots_dir);
+	T_CHECK(!jpki_trust_has_ocsp(t), "split: no responder configured yet");
+	(void)jpki_trust_set_ocsp(t, url, NULL, 3000, err, sizeof(err));
+	T_CHECK(jpki_trust_has_ocsp(t), "split: a responder configured");
+	{
+		struct jpki_ocsp_answer a;
+
+		pid = serve_one(R_GOOD);
+		v = verify_split(t, leaf_a, 0, &a, &info, err, sizeof(err));
+		T_CHECK(a.status == JPKI_OCSP_GOOD && v == JPKI_OK &&
+		    info.revocation == JPKI_REV_OCSP, "split: OCSP good");
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &st, 0);
+		pid = serve_one(R_REVOKED);
+		v = verify_split(t, leaf_a, 0, &a, &info, err, sizeof(err));
+		T_CHECK(a.status == JPKI_OCSP_REVOKED && a.reason == 1 &&
+		    v == JPKI_REVOKED && info.revocation_reason == 1 &&
+		    info.revoked_at == a.revoked_at && a.revoked_at >
+		    now - 7300 && a.revoked_at < now - 7000,
+		    "split: OCSP revoked, with its reason and time");
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &st, 0);
+		pid = serve_one(R_TRY_LATER);
+		v = verify_split(t, leaf_a, 0, &a, &info, err, sizeof(err));
+		T_CHECK(a.status == JPKI_OCSP_UNAVAILABLE && a.err[0] != '\0' &&
+		    v == JPKI_REVOCATION_UNAVAILABLE && strstr(err, a.err) !=
+		    NULL, "split: tryLater: unavailable, and why");
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &st, 0);
+		/* the caller's time limit, below the configured one */
+		pid = serve_one(R_SILENT);
+		t0 = ms_now();
+		v = verify_split(t, leaf_a, 400, &a, &info, err, sizeof(err));
+		dt = ms_now() - t0;
+		T_CHECK(a.status == JPKI_OCSP_UNAVAILABLE &&
+		    v == JPKI_REVOCATION_UNAVAILABLE && dt >= 350 && dt < 2000,
+		    "split: silent responder: unavailable after the caller's "
+		    "400 ms, not the configured 3 s");
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &st, 0);
+		T_CHECK(jpki_verify_parsed_ocsp(t, NULL, now, &a, &info, err,
+		    sizeof(err)) == JPKI_MALFORMED,
+		    "split: no certificate: malformed");
+	}
+	jpki_trust_free(t);
+
 	/* a responder that accepts and never answers: bounded */
 	t = trust(roots_dir);
 	(void)jpki_trust_set_ocsp(t, url, NULL, 700, err, sizeof(err));
@@ -1352,6 +1422,25 @@ test_ocsp(void)
 	T_CHECK(verify(t, leaf_b, &info, err,
 	    sizeof(err)) == JPKI_REVOCATION_UNAVAILABLE,
 	    "responder down, CRL of another root: unavailable");
+	{
+		struct jpki_ocsp_answer a;
+		struct der d = der_of(leaf_a);
+		struct jpki_cert *c = NULL;
+
+		jpki_ocsp_unavailable(&a, "too many queries waiting");
+		if (jpki_cert_parse(d.p, d.len, &c, err, sizeof(err)) !=
+		    JPKI_OK)
+			die("parse leaf_a");
+		T_CHECK(jpki_verify_parsed_ocsp(t, c, now, &a, &info, err,
+		    sizeof(err)) == JPKI_REVOKED &&
+		    info.revocation == JPKI_REV_CRL,
+		    "split: an answer given as unavailable: the CRL decides");
+		T_CHECK(jpki_verify_parsed_ocsp(t, c, now, NULL, &info, err,
+		    sizeof(err)) == JPKI_ERROR,
+		    "split: no answer given: an error, not a verdict");
+		jpki_cert_free(c);
+		OPENSSL_free(d.p);
+	}
 	jpki_trust_free(t);
 
 	/* URL parsing */

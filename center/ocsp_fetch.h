@@ -1,0 +1,72 @@
+/*
+ * OCSP queries off the workers.  An authentication whose certificate has
+ * no fresh answer in the cache hands the query to this pool and its
+ * worker takes the next job: a responder that is slow or hangs keeps the
+ * residents who wait for it waiting, and nobody else (the issuances and
+ * results of other kiosks need the workers).
+ *
+ * A few threads of their own make the queries (blocking, as ocsp_client
+ * does).  Queries for the same certificate share one answer.  Every
+ * query has a deadline, its submission plus the configured OCSP timeout:
+ * one still queued at its deadline is answered "unavailable" without
+ * being sent, and one sent gets only the time left, so an authentication
+ * waits for revocation at most about that long however many are queued.
+ * The queue is bounded; past it a query is answered "unavailable" at once
+ * (the CRL is the fallback, else the kiosk is told to try again).
+ *
+ * done(arg, answer) is called exactly once per ocsp_fetch_submit that
+ * returned 0, from a fetch thread, without any lock of the pool held.
+ */
+#ifndef KIOSK_CENTER_OCSP_FETCH_H
+#define KIOSK_CENTER_OCSP_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "jpki_verify.h"
+
+#define OCSP_FETCH_THREADS_MAX	32
+#define OCSP_FETCH_QUEUE_MAX	1024	/* distinct certificates waiting */
+
+struct ocsp_fetch;
+
+typedef void	(*ocsp_fetch_done_cb)(void *arg,
+		    const struct jpki_ocsp_answer *);
+/* The query itself: jpki_ocsp_fetch on the parsed DER (the tests give
+ * their own). */
+typedef void	(*ocsp_fetch_query_fn)(void *ctx, const uint8_t *der,
+		    size_t len, time_t now, int timeout_ms,
+		    struct jpki_ocsp_answer *);
+
+/* nthreads fetch threads asking through trust; timeout_ms per query. */
+struct ocsp_fetch *ocsp_fetch_new(struct jpki_trust *trust, int nthreads,
+	    int timeout_ms, char *err, size_t errlen);
+/* The same with another query function (tests). */
+struct ocsp_fetch *ocsp_fetch_new_with(ocsp_fetch_query_fn, void *ctx,
+	    int nthreads, int timeout_ms, char *err, size_t errlen);
+
+/*
+ * Ask about the certificate der (copied) whose SHA-256 is sha256 (hex), as
+ * at now.  0: done will be called.  -1: the queue is full or the pool is
+ * stopping; done will not be called.
+ */
+int	 ocsp_fetch_submit(struct ocsp_fetch *, const uint8_t *der,
+	    size_t len, const char *sha256, time_t now, ocsp_fetch_done_cb done,
+	    void *arg);
+
+/* Answer what is still queued "unavailable" and refuse new queries; the
+ * queries already sent finish within their deadline. */
+void	 ocsp_fetch_stop(struct ocsp_fetch *);
+/* Stop, wait for the threads, free. */
+void	 ocsp_fetch_free(struct ocsp_fetch *);
+
+struct ocsp_fetch_stats {
+	unsigned long	queries;	/* sent to the responder */
+	unsigned long	shared;		/* answered by another's query */
+	unsigned long	expired;	/* deadline passed while queued */
+	unsigned long	refused;	/* queue full or stopping */
+};
+void	 ocsp_fetch_get_stats(struct ocsp_fetch *, struct ocsp_fetch_stats *);
+
+#endif
