@@ -11,7 +11,8 @@
  * One request is on the wire at a time (no pipelining); the others wait
  * in a FIFO.  Every request has a deadline from submission.  A connection
  * failure re-sends the request only if it was never sent or is
- * idempotent.  An idle connection is watched for EOF so a close by the
+ * idempotent; a 503 answer (the center busy or restarting) re-sends it
+ * only if it is idempotent.  An idle connection is watched for EOF so a close by the
  * center is seen before the connection is reused, and one idle longer
  * than idle_max is replaced rather than trusted.
  *
@@ -684,6 +685,39 @@ conn_open(struct backend_http *h)
 }
 
 /*
+ * The backoff before r's next attempt, or -1 when its attempts or its
+ * time are used up.
+ */
+static long
+retry_delay(const struct backend_http *h, const struct http_req *r)
+{
+	long	 delay;
+
+	if (r->attempts >= h->p.max_attempts)
+		return -1;
+	delay = HTTP_BACKOFF_MS << (r->attempts > 0 ? r->attempts - 1 : 0);
+	if (elapsed_ms(&r->t_submit) + delay >= h->p.timeout_ms)
+		return -1;
+	return delay;
+}
+
+/* r (cur) stays at the head of the queue and goes again after delay. */
+static void
+retry_after(struct backend_http *h, struct http_req *r, long delay,
+    const char *why)
+{
+	struct timeval	 tv;
+
+	log_info("backend: %s %s: %s; trying again in %ld ms", r->method,
+	    r->path, why, delay);
+	h->cur = NULL;
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = (delay % 1000) * 1000;
+	h->in_backoff = 1;
+	evtimer_add(h->backoff, &tv);
+}
+
+/*
  * The connection is gone: close it and decide for the request in hand.
  * Never sent, or idempotent with attempts left: back to the queue after a
  * backoff.  Otherwise it fails with kind.
@@ -693,34 +727,20 @@ conn_failed(struct backend_http *h, enum backend_errkind kind,
     const char *msg)
 {
 	struct http_req	*r = h->cur;
-	struct timeval	 tv;
 	long		 delay;
-	int		 retry;
 
 	conn_close(h);
 	if (r == NULL)
 		return;
-	retry = (kind == BACKEND_E_IO || kind == BACKEND_E_CONNECT) &&
-	    r->attempts < h->p.max_attempts && (!r->sent || r->idempotent);
 	/* A connect failure is retried as often as a lost answer. */
 	if (kind == BACKEND_E_CONNECT && !r->sent)
 		r->attempts++;
-	if (!retry) {
+	if ((kind != BACKEND_E_IO && kind != BACKEND_E_CONNECT) ||
+	    (r->sent && !r->idempotent) || (delay = retry_delay(h, r)) < 0) {
 		req_fail(r, kind, msg);
 		return;
 	}
-	delay = HTTP_BACKOFF_MS << (r->attempts > 0 ? r->attempts - 1 : 0);
-	if (elapsed_ms(&r->t_submit) + delay >= h->p.timeout_ms) {
-		req_fail(r, kind, msg);
-		return;
-	}
-	log_info("backend: %s %s: %s; trying again in %ld ms", r->method,
-	    r->path, msg, delay);
-	h->cur = NULL;	/* stays at the head of the queue */
-	tv.tv_sec = delay / 1000;
-	tv.tv_usec = (delay % 1000) * 1000;
-	h->in_backoff = 1;
-	evtimer_add(h->backoff, &tv);
+	retry_after(h, r, delay, msg);
 }
 
 static void
@@ -1051,6 +1071,7 @@ resp_complete(struct backend_http *h)
 	struct backend_error	 err;
 	size_t			 len;
 	uint8_t			*body;
+	long			 delay;
 	int			 keep;
 
 	keep = !h->close_after && h->state == C_BUSY &&
@@ -1066,6 +1087,22 @@ resp_complete(struct backend_http *h)
 	}
 	if (r == NULL) {	/* cannot happen: an answer without request */
 		conn_close(h);
+		return;
+	}
+	/*
+	 * 503: the center did not do it now (busy, restarting).  An
+	 * idempotent request goes again after a backoff, within its
+	 * attempts and time; the others get the answer.
+	 */
+	if (h->status == 503 && r->idempotent && !r->cancelled &&
+	    (delay = retry_delay(h, r)) >= 0) {
+		if (keep) {
+			set_state(h, C_IDLE);
+			evutil_gettimeofday(&h->idle_since, NULL);
+			resp_reset(h);
+		} else
+			conn_close(h);
+		retry_after(h, r, delay, "the center answered 503");
 		return;
 	}
 	memset(&res, 0, sizeof(res));

@@ -53,6 +53,7 @@ struct server {
 	int			 count[P_N];
 	int			 drop[P_N];	/* drop the next N requests */
 	int			 hang[P_N];	/* never answer the next N */
+	int			 busy[P_N];	/* answer the next N 503 busy */
 	int			 chunked;	/* answer status chunked */
 	int			 close_hdr;	/* answer "Connection: close" */
 	int			 canned_status;	/* next answer canned */
@@ -448,6 +449,13 @@ handler(struct evhttp_request *req, void *arg)
 			do_issue(req, s, 1);
 		/* Free the connection from the loop, not from inside evhttp. */
 		event_base_once(s->base, -1, EV_TIMEOUT, drop_cb, evcon, &zero);
+		return;
+	}
+	if (s->busy[ep] > 0) {
+		s->busy[ep]--;
+		reply_json(req, s, 503, json_pack("{s:{s:s,s:s,s:s}}", "error",
+		    "code", "busy", "message", "The center is busy.",
+		    "message_ja", "混み合っています。"));
 		return;
 	}
 	if (s->hang[ep] > 0) {
@@ -1101,7 +1109,7 @@ main(void)
 	    strcmp(o.err.message, "Under 15") == 0 &&
 	    strcmp(o.err.message_ja, "15\xe6\xad\xb3") == 0,
 	    "error object with reason parsed");
-	canned(b, s, P_STATUS, 503, "application/json",
+	canned(b, s, P_SESSIONS, 503, "application/json",
 	    "{\"error\":{\"code\":\"revocation_unavailable\",\"message\":\"m\","
 	    "\"message_ja\":\"j\"}}");
 	T_CHECK(o.err.kind == BACKEND_E_SERVER && o.err.http_status == 503 &&
@@ -1310,6 +1318,46 @@ main(void)
 	run_until(&o.done);
 	T_CHECK(o.err.kind == BACKEND_OK && s->count[P_RESULT] == n0 + 2,
 	    "result retried after a drop");
+
+	/* 503: an idempotent request goes again, the others get it */
+	n0 = s->count[P_ISSUE];
+	s->busy[P_ISSUE] = 1;
+	reset();
+	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
+	    key, issue_cb, NULL);
+	run_until(&o.done);
+	T_CHECK(o.err.kind == BACKEND_OK && o.calls == 1 &&
+	    s->count[P_ISSUE] == n0 + 2 && s->busy[P_ISSUE] == 0,
+	    "issuance answered 503 busy once: sent again, then issued");
+	n0 = s->count[P_ISSUE];
+	s->busy[P_ISSUE] = 5;
+	reset();
+	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
+	    key, issue_cb, NULL);
+	run_until(&o.done);
+	T_CHECK(o.err.kind == BACKEND_E_SERVER && o.err.http_status == 503 &&
+	    strcmp(o.err.code, "busy") == 0 && o.calls == 1 &&
+	    s->count[P_ISSUE] == n0 + 3,
+	    "issuance busy every time: 3 attempts, then the 503 busy answer");
+	s->busy[P_ISSUE] = 0;
+	n0 = s->count[P_RESULT];
+	s->busy[P_RESULT] = 2;
+	reset();
+	backend_result(b, "fedcba9876543210fedcba9876543210", BACKEND_PRINTED,
+	    1, result_cb, NULL);
+	run_until(&o.done);
+	T_CHECK(o.err.kind == BACKEND_OK && s->count[P_RESULT] == n0 + 3,
+	    "result answered 503 twice: recorded at the third attempt");
+	n0 = s->count[P_SESSIONS];
+	s->busy[P_SESSIONS] = 1;
+	reset();
+	backend_session_new(b, session_cb, NULL);
+	run_until(&o.done);
+	run_for(300);
+	T_CHECK(o.err.kind == BACKEND_E_SERVER && o.err.http_status == 503 &&
+	    o.calls == 1 && s->count[P_SESSIONS] == n0 + 1,
+	    "POST /v1/sessions answered 503: given to the caller, not re-sent");
+	s->busy[P_SESSIONS] = 0;
 
 	n0 = s->count[P_SESSIONS];
 	s->drop[P_SESSIONS] = 1;
