@@ -301,21 +301,74 @@ api_session_create(struct api_worker *w, struct api_job *j)
 	(void)snprintf(j->note, sizeof(j->note), "session %s", s.id);
 }
 
-/* Use the challenge up after a refused answer; the refusal stands. */
-static void
-burn(struct api_worker *w, const struct session *s, time_t now)
+/* A refused answer on its way through the writer. */
+struct burn_write {
+	struct api_worker	*w;
+	struct api_job		*j;
+	struct session		 s;
+	struct claim		 claim;
+};
+
+static int
+op_burn(struct store *st, void *arg)
 {
+	struct burn_write *bw = arg;
+
+	return op_session_claim(st, &bw->claim);
+}
+
+static void
+burn_log(const struct api_worker *w, const char *sid, int rc,
+    const char *why)
+{
+	if (rc != STORE_OK && rc != STORE_CONFLICT && rc != STORE_EXPIRED)
+		log_warnx("worker %d: session %s: could not mark the answer "
+		    "as used: %s", w->index, sid, why);
+}
+
+/* The writer's answer: the refusal made before goes out now. */
+static void
+burn_written(void *arg, int rc, const char *why)
+{
+	struct burn_write *bw = arg;
+
+	burn_log(bw->w, bw->s.id, rc, why);
+	api_job_done(bw->w, bw->j);
+	free(bw);
+}
+
+/*
+ * The answer was refused: it uses the challenge up, durably, before the
+ * refusal (already made in j) is sent, and the worker does not wait for
+ * the commit.  1: handed to the writer with j; 0: written here (no
+ * memory, or the writer has stopped), j is answered by the caller.
+ */
+static int
+burn(struct api_worker *w, struct api_job *j, const struct session *s,
+    time_t now)
+{
+	struct burn_write *bw;
 	struct claim c;
 	char why[256];
 	int rc;
 
+	if ((bw = calloc(1, sizeof(*bw))) != NULL) {
+		bw->w = w;
+		bw->j = j;
+		bw->s = *s;
+		bw->claim.s = &bw->s;
+		bw->claim.now = now;
+		if (writer_submit(w->c->writer, op_burn, bw, burn_written) ==
+		    0)
+			return 1;	/* j may be answered and gone already */
+		free(bw);
+	}
 	memset(&c, 0, sizeof(c));
 	c.s = s;
 	c.now = now;
 	rc = writer_call(w->c->writer, op_session_claim, &c, why, sizeof(why));
-	if (rc != STORE_OK && rc != STORE_CONFLICT && rc != STORE_EXPIRED)
-		log_warnx("worker %d: session %s: could not mark the answer "
-		    "as used: %s", w->index, s->id, why);
+	burn_log(w, s->id, rc, why);
+	return 0;
 }
 
 static void
@@ -697,17 +750,17 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	if (v != JPKI_OK) {
 		log_info("worker %d: session %s: certificate refused: %s",
 		    w->index, s.id, err);
-		burn(w, &s, now);
 		reply_verdict(j, v);
+		handed = burn(w, j, &s, now);
 		goto done;
 	}
 	rc = jpki_verify_signature_parsed(cert, s.challenge, s.challenge_len,
 	    sig, siglen);
 	if (rc != 1) {
-		burn(w, &s, now);
 		api_reply_error(j, 401, "signature_invalid",
 		    "The card's signature does not verify.",
 		    "カードの署名を確認できませんでした。");
+		handed = burn(w, j, &s, now);
 		goto done;
 	}
 	if (auth_fetch_ocsp(w, j, der, derlen, &info, now) == 1) {
@@ -716,8 +769,8 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	}
 	if ((v = check_revocation(w, j, cert, now, &info, &cached)) !=
 	    JPKI_OK) {
-		burn(w, &s, now);
 		reply_verdict(j, v);
+		handed = burn(w, j, &s, now);
 		goto done;
 	}
 	card_ref(info.serial, ref, sizeof(ref));
@@ -726,7 +779,6 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	rc = store_resident_by_cert(w->st, info.serial, &rec.res, &cc);
 	if (rc == STORE_NOTFOUND || (rc == STORE_OK &&
 	    cc.status == CARD_CERT_REVOKED)) {
-		burn(w, &s, now);
 		if (rc == STORE_OK)
 			api_reply_error(j, 403, "cert_revoked",
 			    jpki_verdict_message(JPKI_REVOKED),
@@ -736,6 +788,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 			    "This card is not registered with this "
 			    "municipality.",
 			    "このカードはこの市区町村で利用できません。");
+		handed = burn(w, j, &s, now);
 		goto done;
 	} else if (rc != STORE_OK) {
 		api_store_error(j, w, rc, "resident by certificate");
@@ -749,10 +802,10 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		goto done;
 	}
 	if (navail == 0) {
-		burn(w, &s, now);
 		if (refusal.code == NULL)
 			(void)elig_refusal("no_document", &refusal);
 		api_not_eligible(j, &refusal);
+		handed = burn(w, j, &s, now);
 		goto done;
 	}
 

@@ -10,9 +10,10 @@
  * reads, one writer thread (writer.h) that commits the writes of all
  * handlers in groups, and a few threads that ask the OCSP responder
  * (ocsp_fetch.h) while the authentication that needs the answer waits
- * off the workers.  The authentication and result handlers hand their
- * write over together with the job (writer_submit) and take the next
- * job; the reply is made by the writer's answer, once the write is
+ * off the workers.  The authentication (a refused one too: its challenge
+ * is used up before the refusal goes out), issuance and result handlers
+ * hand their write over together with the job (writer_submit) and take
+ * the next job; the reply is made by the writer's answer, once the write is
  * durable, and goes back to the loop (api_job_done).  Nothing about a
  * request lives outside its api_job (and, on its way through the
  * writer, the answer's state that carries it): there is no "current"

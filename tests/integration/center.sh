@@ -577,13 +577,48 @@ stop_bg CPID
 check "a center with 2 workers asking it (timeout 4 s, no cache) starts" \
     start_center "$PORT3" "$T/center4.log" --threads 2 --ocsp-threads 2 \
     --ocsp-cache-ttl 0 --ocsp "http://127.0.0.1:$HPORT" --ocsp-timeout 4000
+# hang_auth CARD [LABEL [SIGNER]]: one authentication on the third port,
+# its "SID CODE ERROR" in $T/hang-LABEL.out once answered
 hang_auth() {
-	local T="$T/hang-$1" PORT_USE=$PORT3
+	local T="$T/hang-${2:-$1}" PORT_USE=$PORT3 sig=""
 	mkdir -p "$T"
-	new_session S0001-T01 && auth S0001-T01 "$1"
+	if new_session S0001-T01; then
+		[ -n "${3-}" ] && sig=$(sign_b64 "$3" "$CHAL")
+		auth S0001-T01 "$1" $sig
+	fi
 	echo "$SID $(code_of "$AUTH") $(error_code "$AUTH")" >"$T.tmp"
 	mv "$T.tmp" "$T.out"
 }
+answered() { for f in "$@"; do [ -e "$T/hang-$f.out" ] && echo "$f"; done | wc -l; }
+# A refused answer uses its challenge up, durably, before the refusal is
+# sent, but the worker does not wait for that commit: with the database
+# held locked by another writer, 3 refusals wait and a request that
+# needs a worker is still answered.
+rm -f "$T/held"
+sqlite3 -cmd '.timeout 5000' "$DB" "BEGIN IMMEDIATE;" \
+    ".shell touch '$T/held'; sleep 3" "COMMIT;" &
+held_pid=$!
+i=0
+while [ ! -e "$T/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+hang_pids=""
+for a in "expired1 exp1" "expired1 exp2" "bob badsig alice"; do
+	hang_auth $a &
+	hang_pids="$hang_pids $!"
+done
+sleep 0.5	# the three reach the writer
+R=$(PORT_USE=$PORT3 post S0002-T01 /v1/issuances '{"session_id":"0123456789abcdef0123456789abcdef","document":"juminhyo","options":{},"copies":1,"idempotency_key":"'"$(newkey)"'"}')
+locked=$(kill -0 "$held_pid" 2>/dev/null && echo locked)
+expect_eq "database locked: a request that needs a worker is answered (404) while 3 refusals wait for their commit" \
+    "$(code_of "$R") $locked $(answered exp1 exp2 badsig)" "404 locked 0"
+wait "$held_pid"
+for p in $hang_pids; do wait "$p"; done
+expect_eq "once the lock is gone: the refusals" \
+    "$(cat "$T"/hang-exp1.out "$T"/hang-exp2.out "$T"/hang-badsig.out | cut -d' ' -f2- | sort | uniq -c | sed 's/^ *//' | paste -sd' ' -)" \
+    "1 401 signature_invalid 2 403 cert_expired"
+burned=$(cut -d' ' -f1 "$T"/hang-exp1.out "$T"/hang-exp2.out "$T"/hang-badsig.out | sed "s/.*/'&'/" | paste -sd, -)
+expect_eq "... and their challenges used up (rows failed)" \
+    "$(sql "select count(*) || ' ' || group_concat(distinct state) from sessions where id in ($burned)")" "3 failed"
+rm -f "$T"/hang-*.out
 hang_pids=""
 for c in alice bob dave erin; do
 	hang_auth $c &
