@@ -392,13 +392,14 @@ reply_verdict(struct api_job *j, enum jpki_verdict v)
 
 /*
  * Revocation, through the cache when it holds a fresh OCSP answer, else
- * with the answer the fetch threads got for this job (j->ocsp); the
- * caller has checked the certificate itself (profile, root, validity).
- * Without a fetch pool (no responder configured) the CRLs decide here.
+ * with the answer the fetch threads got (a, when not NULL); the caller
+ * has checked the certificate itself (profile, root, validity).  With
+ * neither (no responder configured, or no memory to wait) the check is
+ * made here.
  */
 static enum jpki_verdict
-check_revocation(struct api_worker *w, struct api_job *j,
-    const struct jpki_cert *cert, time_t now, struct jpki_cert_info *info,
+check_revocation(struct api_worker *w, const struct jpki_cert *cert,
+    time_t now, const struct jpki_ocsp_answer *a, struct jpki_cert_info *info,
     int *cached)
 {
 	enum jpki_verdict v, cv;
@@ -413,9 +414,9 @@ check_revocation(struct api_worker *w, struct api_job *j,
 		info->revoked_at = revoked_at;
 		return cv;
 	}
-	if (j->ocsp != NULL)
-		v = jpki_verify_parsed_ocsp(w->c->trust, cert, now, j->ocsp,
-		    info, err, sizeof(err));
+	if (a != NULL)
+		v = jpki_verify_parsed_ocsp(w->c->trust, cert, now, a, info,
+		    err, sizeof(err));
 	else
 		v = jpki_verify_parsed(w->c->trust, cert, now, info, err,
 		    sizeof(err));
@@ -428,56 +429,88 @@ check_revocation(struct api_worker *w, struct api_job *j,
 	return v;
 }
 
-/* An authentication waiting for its OCSP answer. */
-struct auth_ocsp {
+/*
+ * An authentication waiting for its OCSP answer, off the workers: what
+ * its first part established (the session, the certificate checked and
+ * its signature over the challenge verified), for the part after.
+ */
+struct auth_park {
 	struct api_worker	*w;
 	struct api_job		*j;
+	struct session		 s;
+	struct jpki_cert	*cert;		/* read by a fetch thread */
+	struct jpki_cert_info	 info;
+	time_t			 now;
+	struct jpki_ocsp_answer	 answer;
 };
 
-/* From a fetch thread: the answer, and the handler runs again with it. */
+void
+api_auth_park_free(struct auth_park *p)
+{
+	if (p == NULL)
+		return;
+	jpki_cert_free(p->cert);
+	free(p);
+}
+
+/* From a fetch thread: the answer, and a worker finishes the job. */
 static void
 auth_ocsp_done(void *arg, const struct jpki_ocsp_answer *a)
 {
-	struct auth_ocsp *ao = arg;
+	struct auth_park *p = arg;
 
-	*ao->j->ocsp = *a;
-	api_job_requeue(ao->w, ao->j);
-	free(ao);
+	p->answer = *a;
+	api_job_requeue(p->w, p->j);
 }
 
 /*
  * Hand the OCSP query to the fetch threads when it must be asked: 1 when
- * it was (the job comes back to a worker with the answer), 0 when the
- * handler goes on now (a fresh cached answer, or the answer is here).
- * A query the pool cannot take (full, stopping) gets "unavailable" at
- * once: the CRL decides, else the kiosk is told to try again.
+ * it was (j comes back to a worker with the answer, and *cert is the
+ * park's now), 0 when the authentication goes on here: a fresh cached
+ * answer, no responder, a slot to ask the responder from this worker
+ * (*slot set: ocsp_fetch_inline_end after), or *ap set to "unavailable"
+ * when the pool cannot take the query (full or stopping: the CRL
+ * decides).
  */
 static int
-auth_fetch_ocsp(struct api_worker *w, struct api_job *j, const uint8_t *der,
-    size_t derlen, const struct jpki_cert_info *info, time_t now)
+auth_park(struct api_worker *w, struct api_job *j, const struct session *s,
+    struct jpki_cert **cert, const struct jpki_cert_info *info, time_t now,
+    struct jpki_ocsp_answer *a, const struct jpki_ocsp_answer **ap,
+    int *slot)
 {
-	struct auth_ocsp *ao;
+	struct auth_park *p;
 	enum jpki_verdict cv;
 	time_t revoked_at;
 
-	if (j->ocsp != NULL || w->c->ocsp_fetch == NULL ||
-	    ocsp_cache_get(w->c->ocsp_cache, info->sha256, now, &cv,
-	    &revoked_at))
+	*ap = NULL;
+	*slot = 0;
+	if (w->c->ocsp_fetch == NULL || ocsp_cache_get(w->c->ocsp_cache,
+	    info->sha256, now, &cv, &revoked_at))
 		return 0;
-	if ((j->ocsp = calloc(1, sizeof(*j->ocsp))) == NULL)
-		return 0;	/* asked inline instead */
-	if ((ao = malloc(sizeof(*ao))) != NULL) {
-		ao->w = w;
-		ao->j = j;
-		j->auth_now = now;
-		if (ocsp_fetch_submit(w->c->ocsp_fetch, der, derlen,
-		    info->sha256, now, auth_ocsp_done, ao) == 0)
-			return 1;	/* j may be back and gone already */
-		free(ao);
+	if (ocsp_fetch_inline_begin(w->c->ocsp_fetch)) {
+		*slot = 1;
+		return 0;
 	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return 0;	/* asked here instead */
+	p->w = w;
+	p->j = j;
+	p->s = *s;
+	p->cert = *cert;
+	p->info = *info;
+	p->now = now;
+	j->park = p;
+	if (ocsp_fetch_submit(w->c->ocsp_fetch, p->cert, info->sha256, now,
+	    auth_ocsp_done, p) == 0) {
+		*cert = NULL;	/* the park's, freed with j */
+		return 1;	/* j may be back and gone already */
+	}
+	j->park = NULL;
+	free(p);
 	log_warnx("worker %d: certificate %.12s: too many OCSP queries "
 	    "waiting", w->index, info->sha256);
-	jpki_ocsp_unavailable(j->ocsp, "too many queries waiting");
+	jpki_ocsp_unavailable(a, "too many queries waiting");
+	*ap = a;
 	return 0;
 }
 
@@ -668,29 +701,133 @@ auth_written(void *arg, int rc, const char *why)
 	free(aw);
 }
 
+/*
+ * The authentication from revocation on: the resident, the menu, and the
+ * claim handed to the writer.  s, cert and info are the first part's.
+ * 1 when j was handed on.
+ */
+static int
+auth_finish(struct api_worker *w, struct api_job *j, const struct session *s,
+    const struct jpki_cert *cert, struct jpki_cert_info *info, time_t now,
+    const struct jpki_ocsp_answer *a)
+{
+	struct auth_write *aw;
+	struct card_cert cc;
+	struct api_records rec;
+	struct elig_result refusal;
+	enum jpki_verdict v;
+	json_t *docs = NULL;
+	char ref[16];
+	int rc, cached = 0, navail, handed = 0;
+
+	memset(&rec, 0, sizeof(rec));
+	if ((v = check_revocation(w, cert, now, a, info, &cached)) !=
+	    JPKI_OK) {
+		reply_verdict(j, v);
+		return burn(w, j, s, now);
+	}
+	card_ref(info->serial, ref, sizeof(ref));
+
+	/* the resident */
+	rc = store_resident_by_cert(w->st, info->serial, &rec.res, &cc);
+	if (rc == STORE_NOTFOUND || (rc == STORE_OK &&
+	    cc.status == CARD_CERT_REVOKED)) {
+		if (rc == STORE_OK)
+			api_reply_error(j, 403, "cert_revoked",
+			    jpki_verdict_message(JPKI_REVOKED),
+			    jpki_verdict_message_ja(JPKI_REVOKED));
+		else
+			api_reply_error(j, 403, "unknown_certificate",
+			    "This card is not registered with this "
+			    "municipality.",
+			    "このカードはこの市区町村で利用できません。");
+		return burn(w, j, s, now);
+	} else if (rc != STORE_OK) {
+		api_store_error(j, w, rc, "resident by certificate");
+		return 0;
+	}
+	if (api_records_load(w, j, REC_ALL, now, &rec) == -1)
+		goto done;
+	if ((docs = documents_list(w->c, &rec, now, &refusal, &navail)) ==
+	    NULL) {
+		api_reply_text(j, 500, NULL);
+		goto done;
+	}
+	if (navail == 0) {
+		if (refusal.code == NULL)
+			(void)elig_refusal("no_document", &refusal);
+		api_not_eligible(j, &refusal);
+		handed = burn(w, j, s, now);
+		goto done;
+	}
+
+	/*
+	 * The claim goes to the writer with the job and what the answer
+	 * needs: its answer replies once the claim is durable, and this
+	 * worker takes the next job instead of sleeping through the commit.
+	 */
+	if ((aw = calloc(1, sizeof(*aw))) == NULL) {
+		api_reply_text(j, 500, NULL);
+		goto done;
+	}
+	aw->w = w;
+	aw->j = j;
+	aw->s = *s;
+	(void)snprintf(aw->serial, sizeof(aw->serial), "%s", info->serial);
+	(void)snprintf(aw->sha256, sizeof(aw->sha256), "%s", info->sha256);
+	aw->claim.s = &aw->s;
+	aw->claim.now = now;
+	aw->claim.resident_id = rec.res.id;
+	aw->claim.serial = aw->serial;
+	aw->claim.sha256 = aw->sha256;
+	(void)snprintf(aw->display, sizeof(aw->display), "%s %s",
+	    rec.res.family_name, rec.res.given_name);
+	(void)snprintf(aw->ref, sizeof(aw->ref), "%s", ref);
+	aw->not_after = info->not_after;
+	aw->now = now;
+	aw->cached = cached;
+	aw->docs = docs;
+	docs = NULL;
+	if (writer_submit(w->c->writer, op_auth_claim, aw, auth_written) ==
+	    0)
+		handed = 1;	/* j may be answered and gone already */
+	else {
+		json_decref(aw->docs);
+		free(aw);
+		api_write_error(j, w, STORE_ERR, "session authenticate",
+		    "the writer has stopped");
+	}
+done:
+	json_decref(docs);
+	api_records_free(&rec);
+	return handed;
+}
+
 int
 api_session_auth(struct api_worker *w, struct api_job *j)
 {
 	static const char *const allowed[] = { "certificate", "signature",
 	    NULL };
 	struct session s, used;
-	struct auth_write *aw;
 	struct jpki_cert_info info;
 	struct jpki_cert *cert = NULL;
-	struct card_cert cc;
-	struct api_records rec;
-	struct elig_result refusal;
+	struct jpki_ocsp_answer unavailable;
+	const struct jpki_ocsp_answer *a = NULL;
+	struct auth_park *p;
 	enum jpki_verdict v;
-	json_t *body = NULL, *docs = NULL;
+	json_t *body = NULL;
 	const char *cert64, *sig64;
 	uint8_t *der = NULL, sig[SIG_MAX];
 	size_t derlen, siglen;
-	/* a job back with its OCSP answer is judged as when it came */
-	time_t now = j->ocsp != NULL ? j->auth_now : time(NULL);
-	char ref[16], err[256];
-	int rc, cached = 0, navail, handed = 0;
+	time_t now = time(NULL);
+	char err[256];
+	int rc, handed = 0, slot;
 
-	memset(&rec, 0, sizeof(rec));
+	/* back with its OCSP answer: the second part, as when it came */
+	if ((p = j->park) != NULL)
+		return auth_finish(w, j, &p->s, p->cert, &p->info, p->now,
+		    &p->answer);
+
 	if ((body = api_body_object(j, allowed)) == NULL)
 		return 0;
 	if (api_get_string(j, body, "certificate", 1, 4, CERT_B64_MAX,
@@ -763,92 +900,16 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		handed = burn(w, j, &s, now);
 		goto done;
 	}
-	if (auth_fetch_ocsp(w, j, der, derlen, &info, now) == 1) {
+	if (auth_park(w, j, &s, &cert, &info, now, &unavailable, &a,
+	    &slot) == 1)
 		handed = 1;
-		goto done;
-	}
-	if ((v = check_revocation(w, j, cert, now, &info, &cached)) !=
-	    JPKI_OK) {
-		reply_verdict(j, v);
-		handed = burn(w, j, &s, now);
-		goto done;
-	}
-	card_ref(info.serial, ref, sizeof(ref));
-
-	/* the resident */
-	rc = store_resident_by_cert(w->st, info.serial, &rec.res, &cc);
-	if (rc == STORE_NOTFOUND || (rc == STORE_OK &&
-	    cc.status == CARD_CERT_REVOKED)) {
-		if (rc == STORE_OK)
-			api_reply_error(j, 403, "cert_revoked",
-			    jpki_verdict_message(JPKI_REVOKED),
-			    jpki_verdict_message_ja(JPKI_REVOKED));
-		else
-			api_reply_error(j, 403, "unknown_certificate",
-			    "This card is not registered with this "
-			    "municipality.",
-			    "このカードはこの市区町村で利用できません。");
-		handed = burn(w, j, &s, now);
-		goto done;
-	} else if (rc != STORE_OK) {
-		api_store_error(j, w, rc, "resident by certificate");
-		goto done;
-	}
-	if (api_records_load(w, j, REC_ALL, now, &rec) == -1)
-		goto done;
-	if ((docs = documents_list(w->c, &rec, now, &refusal, &navail)) ==
-	    NULL) {
-		api_reply_text(j, 500, NULL);
-		goto done;
-	}
-	if (navail == 0) {
-		if (refusal.code == NULL)
-			(void)elig_refusal("no_document", &refusal);
-		api_not_eligible(j, &refusal);
-		handed = burn(w, j, &s, now);
-		goto done;
-	}
-
-	/*
-	 * The claim goes to the writer with the job and what the answer
-	 * needs: its answer replies once the claim is durable, and this
-	 * worker takes the next job instead of sleeping through the commit.
-	 */
-	if ((aw = calloc(1, sizeof(*aw))) == NULL) {
-		api_reply_text(j, 500, NULL);
-		goto done;
-	}
-	aw->w = w;
-	aw->j = j;
-	aw->s = s;
-	(void)snprintf(aw->serial, sizeof(aw->serial), "%s", info.serial);
-	(void)snprintf(aw->sha256, sizeof(aw->sha256), "%s", info.sha256);
-	aw->claim.s = &aw->s;
-	aw->claim.now = now;
-	aw->claim.resident_id = rec.res.id;
-	aw->claim.serial = aw->serial;
-	aw->claim.sha256 = aw->sha256;
-	(void)snprintf(aw->display, sizeof(aw->display), "%s %s",
-	    rec.res.family_name, rec.res.given_name);
-	(void)snprintf(aw->ref, sizeof(aw->ref), "%s", ref);
-	aw->not_after = info.not_after;
-	aw->now = now;
-	aw->cached = cached;
-	aw->docs = docs;
-	docs = NULL;
-	if (writer_submit(w->c->writer, op_auth_claim, aw, auth_written) ==
-	    0)
-		handed = 1;	/* j may be answered and gone already */
 	else {
-		json_decref(aw->docs);
-		free(aw);
-		api_write_error(j, w, STORE_ERR, "session authenticate",
-		    "the writer has stopped");
+		handed = auth_finish(w, j, &s, cert, &info, now, a);
+		if (slot)
+			ocsp_fetch_inline_end(w->c->ocsp_fetch);
 	}
 done:
 	jpki_cert_free(cert);
-	json_decref(docs);
-	api_records_free(&rec);
 	json_decref(body);
 	if (der != NULL) {
 		OPENSSL_cleanse(der, JPKI_VERIFY_CERT_MAX);

@@ -713,6 +713,20 @@ on_hup(evutil_socket_t sig, short ev, void *arg)
 	http_server_reload(arg);
 }
 
+/*
+ * How many workers may ask the OCSP responder themselves at once: all but
+ * a reserve (a quarter, at least 2) that never waits for it, so that a
+ * responder that hangs cannot stop the issuances and results.  Past that
+ * the authentications wait in the fetch pool, off the workers.
+ */
+static int
+ocsp_inline_max(int threads)
+{
+	int reserve = threads / 4 > 2 ? threads / 4 : 2;
+
+	return threads > reserve ? threads - reserve : 0;
+}
+
 static int
 serve(struct center *ctr, SSL_CTX *ssl, int fd)
 {
@@ -733,6 +747,7 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	/* the workers never wait for the responder (ocsp_fetch.h) */
 	if (jpki_trust_has_ocsp(ctr->trust) && (ctr->ocsp_fetch =
 	    ocsp_fetch_new(ctr->trust, ctr->cfg->ocsp_threads,
+	    ocsp_inline_max(ctr->cfg->threads),
 	    ctr->cfg->ocsp_timeout_ms, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	/* this process's own write connection and group commit */
@@ -762,9 +777,10 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 	http_server_free(h);
 	if (ctr->ocsp_fetch != NULL) {
 		ocsp_fetch_get_stats(ctr->ocsp_fetch, &os);
-		log_info("ocsp: %lu queries (%lu shared, %lu past their "
-		    "deadline in the queue, %lu refused)", os.queries,
-		    os.shared, os.expired, os.refused);
+		log_info("ocsp: %lu queries by the workers, %lu by the pool "
+		    "(%lu shared, %lu past their deadline in the queue, %lu "
+		    "refused)", os.inline_asked, os.queries, os.shared,
+		    os.expired, os.refused);
 	}
 	ocsp_fetch_free(ctr->ocsp_fetch);
 	ctr->ocsp_fetch = NULL;

@@ -81,6 +81,7 @@ struct center_config {
 };
 
 struct ocsp_fetch;
+struct auth_park;
 
 /* Read-only after start: shared by every thread of a serving process. */
 struct center {
@@ -125,11 +126,9 @@ struct api_job {
 	char			*reply;		/* JSON text, malloc'd */
 	size_t			 reply_len;
 	char			 note[160];	/* for the access log, no PII */
-	/* POST .../auth: the OCSP answer fetched off the workers for this
-	   request's certificate, and the time the check is made at, when
-	   the handler runs again with it (NULL: not asked yet) */
-	struct jpki_ocsp_answer	*ocsp;
-	time_t			 auth_now;
+	/* POST .../auth: waiting for (then with) its OCSP answer, off the
+	   workers; NULL until it is asked (api_sessions.c) */
+	struct auth_park	*park;
 	struct api_job		*next;
 };
 
@@ -257,5 +256,7 @@ int	api_dispatch(struct api_worker *, struct api_job *);
 void	api_job_done(struct api_worker *, struct api_job *);
 /* A job handed on that must run its handler again (any thread; http.c). */
 void	api_job_requeue(struct api_worker *, struct api_job *);
+/* What job_free frees of an authentication parked for OCSP. */
+void	api_auth_park_free(struct auth_park *);
 
 #endif

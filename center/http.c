@@ -211,7 +211,7 @@ job_free(struct api_job *j)
 		return;
 	free(j->body);
 	free(j->reply);
-	free(j->ocsp);
+	api_auth_park_free(j->park);
 	free(j);
 }
 

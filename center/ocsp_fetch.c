@@ -18,8 +18,7 @@ struct waiter {
 /* One certificate's query and everyone waiting for its answer. */
 struct fetch_req {
 	char			 sha256[JPKI_VERIFY_SHA256_HEX];
-	uint8_t			*der;
-	size_t			 len;
+	const void		*subject;	/* the first waiter's */
 	time_t			 now;
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
 	struct waiter		*waiters;
@@ -36,6 +35,8 @@ struct ocsp_fetch {
 	ocsp_fetch_query_fn	 query;
 	void			*ctx;
 	int			 timeout_ms;
+	int			 inline_max;
+	int			 inline_now;
 	pthread_t		 threads[OCSP_FETCH_THREADS_MAX];
 	int			 nthreads;
 	int			 nstarted;
@@ -67,9 +68,6 @@ ms_until(const struct timespec *ts)
 static void
 req_free(struct fetch_req *r)
 {
-	if (r == NULL)
-		return;
-	free(r->der);
 	free(r);
 }
 
@@ -133,7 +131,7 @@ fetch_main(void *arg)
 		f->sent[ft->index] = r;
 		(void)pthread_mutex_unlock(&f->mu);
 
-		f->query(f->ctx, r->der, r->len, r->now, (int)left, &a);
+		f->query(f->ctx, r->subject, r->now, (int)left, &a);
 
 		if (pthread_mutex_lock(&f->mu) != 0)
 			break;
@@ -146,32 +144,24 @@ fetch_main(void *arg)
 	return NULL;
 }
 
-/* The default query: parse, then ask through the trust. */
+/* The default query: ask through the trust. */
 static void
-query_trust(void *ctx, const uint8_t *der, size_t len, time_t now,
-    int timeout_ms, struct jpki_ocsp_answer *a)
+query_trust(void *ctx, const void *subject, time_t now, int timeout_ms,
+    struct jpki_ocsp_answer *a)
 {
-	struct jpki_cert *c = NULL;
-	char err[128];
-
-	if (jpki_cert_parse(der, len, &c, err, sizeof(err)) != JPKI_OK) {
-		jpki_ocsp_unavailable(a, err);
-		return;
-	}
-	jpki_ocsp_fetch(ctx, c, now, timeout_ms, a);
-	jpki_cert_free(c);
+	jpki_ocsp_fetch(ctx, subject, now, timeout_ms, a);
 }
 
 struct ocsp_fetch *
 ocsp_fetch_new_with(ocsp_fetch_query_fn query, void *ctx, int nthreads,
-    int timeout_ms, char *err, size_t errlen)
+    int inline_max, int timeout_ms, char *err, size_t errlen)
 {
 	struct ocsp_fetch *f;
 	struct fetch_thread *ft;
 	int i;
 
 	if (query == NULL || nthreads < 1 || nthreads > OCSP_FETCH_THREADS_MAX ||
-	    timeout_ms < 1) {
+	    inline_max < 0 || timeout_ms < 1) {
 		(void)snprintf(err, errlen, "ocsp fetch: bad arguments");
 		return NULL;
 	}
@@ -193,6 +183,7 @@ ocsp_fetch_new_with(ocsp_fetch_query_fn query, void *ctx, int nthreads,
 	f->query = query;
 	f->ctx = ctx;
 	f->timeout_ms = timeout_ms;
+	f->inline_max = inline_max;
 	f->nthreads = nthreads;
 	for (i = 0; i < nthreads; i++) {
 		if ((ft = malloc(sizeof(*ft))) == NULL)
@@ -214,11 +205,36 @@ ocsp_fetch_new_with(ocsp_fetch_query_fn query, void *ctx, int nthreads,
 }
 
 struct ocsp_fetch *
-ocsp_fetch_new(struct jpki_trust *trust, int nthreads, int timeout_ms,
-    char *err, size_t errlen)
+ocsp_fetch_new(struct jpki_trust *trust, int nthreads, int inline_max,
+    int timeout_ms, char *err, size_t errlen)
 {
-	return ocsp_fetch_new_with(query_trust, trust, nthreads, timeout_ms,
-	    err, errlen);
+	return ocsp_fetch_new_with(query_trust, trust, nthreads, inline_max,
+	    timeout_ms, err, errlen);
+}
+
+int
+ocsp_fetch_inline_begin(struct ocsp_fetch *f)
+{
+	int ok;
+
+	if (f == NULL || pthread_mutex_lock(&f->mu) != 0)
+		return 0;
+	if ((ok = !f->stopping && f->inline_now < f->inline_max)) {
+		f->inline_now++;
+		f->stats.inline_asked++;
+	}
+	(void)pthread_mutex_unlock(&f->mu);
+	return ok;
+}
+
+void
+ocsp_fetch_inline_end(struct ocsp_fetch *f)
+{
+	if (f == NULL || pthread_mutex_lock(&f->mu) != 0)
+		return;
+	if (f->inline_now > 0)
+		f->inline_now--;
+	(void)pthread_mutex_unlock(&f->mu);
 }
 
 /* The request for sha256, queued or sent; NULL when none.  Locked. */
@@ -239,20 +255,19 @@ find_req(struct ocsp_fetch *f, const char *sha256)
 }
 
 int
-ocsp_fetch_submit(struct ocsp_fetch *f, const uint8_t *der, size_t len,
+ocsp_fetch_submit(struct ocsp_fetch *f, const void *subject,
     const char *sha256, time_t now, ocsp_fetch_done_cb done, void *arg)
 {
 	struct fetch_req *r, *same;
 	struct waiter *w;
 
-	if (f == NULL || der == NULL || len == 0 ||
-	    len > JPKI_VERIFY_CERT_MAX || sha256 == NULL ||
+	if (f == NULL || subject == NULL || sha256 == NULL ||
 	    strlen(sha256) != JPKI_VERIFY_SHA256_HEX - 1 || done == NULL)
 		return -1;
 	/* made outside the lock; dropped again when a query is shared */
 	w = malloc(sizeof(*w));
 	r = calloc(1, sizeof(*r));
-	if (w == NULL || r == NULL || (r->der = malloc(len)) == NULL) {
+	if (w == NULL || r == NULL) {
 		free(w);
 		req_free(r);
 		return -1;
@@ -260,8 +275,7 @@ ocsp_fetch_submit(struct ocsp_fetch *f, const uint8_t *der, size_t len,
 	w->done = done;
 	w->arg = arg;
 	w->next = NULL;
-	memcpy(r->der, der, len);
-	r->len = len;
+	r->subject = subject;
 	r->now = now;
 	memcpy(r->sha256, sha256, sizeof(r->sha256));
 	mono_now(&r->deadline);

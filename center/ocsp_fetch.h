@@ -1,9 +1,10 @@
 /*
  * OCSP queries off the workers.  An authentication whose certificate has
- * no fresh answer in the cache hands the query to this pool and its
- * worker takes the next job: a responder that is slow or hangs keeps the
- * residents who wait for it waiting, and nobody else (the issuances and
- * results of other kiosks need the workers).
+ * no fresh answer in the cache, when no inline slot is free (below),
+ * hands the query to this pool and its worker takes the next job: a
+ * responder that is slow or hangs keeps the residents who wait for it
+ * waiting, and nobody else (the issuances and results of other kiosks
+ * need the workers).
  *
  * A few threads of their own make the queries (blocking, as ocsp_client
  * does).  Queries for the same certificate share one answer.  Every
@@ -33,26 +34,39 @@ struct ocsp_fetch;
 
 typedef void	(*ocsp_fetch_done_cb)(void *arg,
 		    const struct jpki_ocsp_answer *);
-/* The query itself: jpki_ocsp_fetch on the parsed DER (the tests give
- * their own). */
-typedef void	(*ocsp_fetch_query_fn)(void *ctx, const uint8_t *der,
-		    size_t len, time_t now, int timeout_ms,
-		    struct jpki_ocsp_answer *);
+/* The query itself about subject: jpki_ocsp_fetch on a parsed
+ * certificate (the tests give their own). */
+typedef void	(*ocsp_fetch_query_fn)(void *ctx, const void *subject,
+		    time_t now, int timeout_ms, struct jpki_ocsp_answer *);
 
-/* nthreads fetch threads asking through trust; timeout_ms per query. */
+/* nthreads fetch threads asking through trust; timeout_ms per query;
+ * inline_max callers may ask themselves at once (ocsp_fetch_inline). */
 struct ocsp_fetch *ocsp_fetch_new(struct jpki_trust *trust, int nthreads,
-	    int timeout_ms, char *err, size_t errlen);
+	    int inline_max, int timeout_ms, char *err, size_t errlen);
 /* The same with another query function (tests). */
 struct ocsp_fetch *ocsp_fetch_new_with(ocsp_fetch_query_fn, void *ctx,
-	    int nthreads, int timeout_ms, char *err, size_t errlen);
+	    int nthreads, int inline_max, int timeout_ms, char *err,
+	    size_t errlen);
 
 /*
- * Ask about the certificate der (copied) whose SHA-256 is sha256 (hex), as
- * at now.  0: done will be called.  -1: the queue is full or the pool is
+ * Handing a query over costs a few thread switches, more than a healthy
+ * responder takes to answer.  So a caller may make the query itself when
+ * fewer than inline_max others are doing so: 1, and then it calls
+ * ocsp_fetch_inline_end once answered; 0, and it submits instead.  A
+ * responder that hangs holds at most inline_max of the callers' threads.
+ */
+int	 ocsp_fetch_inline_begin(struct ocsp_fetch *);
+void	 ocsp_fetch_inline_end(struct ocsp_fetch *);
+
+/*
+ * Ask about subject (a struct jpki_cert for ocsp_fetch_new's pool), the
+ * certificate whose SHA-256 is sha256 (hex), as at now.  subject is read
+ * by a fetch thread, so it must stay unchanged until done is called.
+ * 0: done will be called.  -1: the queue is full or the pool is
  * stopping; done will not be called.
  */
-int	 ocsp_fetch_submit(struct ocsp_fetch *, const uint8_t *der,
-	    size_t len, const char *sha256, time_t now, ocsp_fetch_done_cb done,
+int	 ocsp_fetch_submit(struct ocsp_fetch *, const void *subject,
+	    const char *sha256, time_t now, ocsp_fetch_done_cb done,
 	    void *arg);
 
 /* Answer what is still queued "unavailable" and refuse new queries; the
@@ -66,6 +80,7 @@ struct ocsp_fetch_stats {
 	unsigned long	shared;		/* answered by another's query */
 	unsigned long	expired;	/* deadline passed while queued */
 	unsigned long	refused;	/* queue full or stopping */
+	unsigned long	inline_asked;	/* made by the callers themselves */
 };
 void	 ocsp_fetch_get_stats(struct ocsp_fetch *, struct ocsp_fetch_stats *);
 

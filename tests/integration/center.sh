@@ -553,10 +553,12 @@ expect_eq "database: every issuance's content names its own session" \
 check "both processes of the third center answered" test \
     "$(grep -h -- '-> 201' "$T/center3.log" | sed -n 's/^kiosk-centerd\[\([0-9]*\)\].*/\1/p' | sort -u | wc -l)" -ge 2
 # --- an OCSP responder that accepts and never answers ---------------------------------
-# The authentications that need it wait for it off the workers: with 2
-# worker threads and 4 authentications waiting, a request that needs a
-# worker is still answered at once, and each authentication ends with a
-# clear refusal once the OCSP timeout has passed, nothing authenticated.
+# Workers ask the responder themselves, but never all of them: a reserve
+# (a quarter, at least 2) does not, and the authentications past that
+# wait for it in the fetch pool, off the workers.  With 4 workers and 6
+# authentications waiting, a request that needs a worker is still
+# answered at once, and each authentication ends with a clear refusal
+# once the OCSP timeout has passed, nothing authenticated.
 HPORT=$((OPORT + 10))
 silent_pid=""
 perl -MIO::Socket::INET -e '
@@ -619,23 +621,28 @@ burned=$(cut -d' ' -f1 "$T"/hang-exp1.out "$T"/hang-exp2.out "$T"/hang-badsig.ou
 expect_eq "... and their challenges used up (rows failed)" \
     "$(sql "select count(*) || ' ' || group_concat(distinct state) from sessions where id in ($burned)")" "3 failed"
 rm -f "$T"/hang-*.out
+stop_bg CPID
+check "the same with 4 workers (2 may ask the responder themselves)" \
+    start_center "$PORT3" "$T/center4.log" --threads 4 --ocsp-threads 2 \
+    --ocsp-cache-ttl 0 --ocsp "http://127.0.0.1:$HPORT" --ocsp-timeout 4000
+hang_cards="alice bob dave erin frank carol"
 hang_pids=""
-for c in alice bob dave erin; do
+for c in $hang_cards; do
 	hang_auth $c &
 	hang_pids="$hang_pids $!"
 done
-check "the responder got the first queries" wait_until "$silent_pid" 40 silent_accepted 2
+check "the responder got the first queries" wait_until "$silent_pid" 40 silent_accepted 4
 sleep 0.3	# the other two authentications reach their queue
 R=$(PORT_USE=$PORT3 post S0002-T01 /v1/issuances '{"session_id":"0123456789abcdef0123456789abcdef","document":"juminhyo","options":{},"copies":1,"idempotency_key":"'"$(newkey)"'"}')
-waiting=$(for c in alice bob dave erin; do [ -e "$T/hang-$c.out" ] || echo $c; done | wc -l)
-expect_eq "a request that needs a worker is answered (404) while the 4 authentications still wait" \
-    "$(code_of "$R") $waiting" "404 4"
+waiting=$(for c in $hang_cards; do [ -e "$T/hang-$c.out" ] || echo $c; done | wc -l)
+expect_eq "a request that needs a worker is answered (404) while the 6 authentications still wait" \
+    "$(code_of "$R") $waiting" "404 6"
 expect_eq "GET /v1/status answered meanwhile too" "$(req_code S0002-T01 GET "$PORT3" /v1/status)" 200
-expect_eq "the responder was asked at most twice at once (--ocsp-threads 2)" \
-    "$(grep -c '^accepted' "$T/silent.log")" 2
+expect_eq "the responder was asked 4 times at once: 2 workers, 2 pool threads" \
+    "$(grep -c '^accepted' "$T/silent.log")" 4
 for p in $hang_pids; do wait "$p"; done
 expect_eq "each waiting authentication ends 503 revocation_unavailable" \
-    "$(cat "$T"/hang-*.out | cut -d' ' -f2- | sort | uniq -c | sed 's/^ *//')" "4 503 revocation_unavailable"
+    "$(cat "$T"/hang-*.out | cut -d' ' -f2- | sort | uniq -c | sed 's/^ *//')" "6 503 revocation_unavailable"
 hang_sids=$(cut -d' ' -f1 "$T"/hang-*.out | sed "s/.*/'&'/" | paste -sd, -)
 expect_eq "their sessions failed, none authenticated, nothing issued" \
     "$(sql "select group_concat(distinct state) || ' ' || (select count(*) from issuances where session_id in ($hang_sids)) from sessions where id in ($hang_sids)")" "failed 0"
@@ -656,7 +663,7 @@ for p in $hang_pids; do wait "$p"; done
 expect_eq "stopped while waiting: both still answered 503 revocation_unavailable" \
     "$(cat "$T"/hang-*.out | cut -d' ' -f2- | sort | uniq -c | sed 's/^ *//')" "2 503 revocation_unavailable"
 check "the center logged its OCSP queries on the way out" \
-    grep -q 'ocsp: [0-9]* queries' "$T/center4.log"
+    grep -q 'ocsp: [0-9]* queries by the workers, [0-9]* by the pool' "$T/center4.log"
 CPID=""
 stop_bg silent_pid
 

@@ -25,16 +25,18 @@ static time_t last_now;
 static char last_der[64];
 
 static void
-fake_query(void *ctx, const uint8_t *der, size_t len, time_t now,
-    int timeout_ms, struct jpki_ocsp_answer *a)
+fake_query(void *ctx, const void *subject, time_t now, int timeout_ms,
+    struct jpki_ocsp_answer *a)
 {
+	const char *der = subject;
+	size_t len = strlen(der);
+
 	(void)ctx;
 	(void)pthread_mutex_lock(&mu);
 	asked++;
 	last_timeout_ms = timeout_ms;
 	last_now = now;
-	(void)snprintf(last_der, sizeof(last_der), "%.*s", (int)len,
-	    (const char *)der);
+	(void)snprintf(last_der, sizeof(last_der), "%.*s", (int)len, der);
 	held++;
 	(void)pthread_cond_broadcast(&cv);
 	while (hold)
@@ -42,7 +44,7 @@ fake_query(void *ctx, const uint8_t *der, size_t len, time_t now,
 	held--;
 	(void)pthread_mutex_unlock(&mu);
 	memset(a, 0, sizeof(*a));
-	a->status = strncmp((const char *)der, "revoked", len) == 0 ?
+	a->status = strncmp(der, "revoked", len) == 0 ?
 	    JPKI_OCSP_REVOKED : JPKI_OCSP_GOOD;
 	a->revoked_at = a->status == JPKI_OCSP_REVOKED ? 1000 : 0;
 	a->reason = -1;
@@ -133,8 +135,7 @@ static int
 submit(struct ocsp_fetch *f, const char *der, int n, time_t now,
     struct got *g)
 {
-	return ocsp_fetch_submit(f, (const uint8_t *)der, strlen(der), sha(n),
-	    now, on_done, g);
+	return ocsp_fetch_submit(f, der, sha(n), now, on_done, g);
 }
 
 static void
@@ -149,7 +150,7 @@ test_answer_and_sharing(void)
 	memset(g, 0, sizeof(g));
 	asked = 0;
 	set_hold(1);
-	f = ocsp_fetch_new_with(fake_query, NULL, 2, 3000, err, sizeof(err));
+	f = ocsp_fetch_new_with(fake_query, NULL, 2, 0, 3000, err, sizeof(err));
 	T_CHECK(f != NULL, "pool of 2 threads made");
 	if (f == NULL)
 		return;
@@ -193,7 +194,7 @@ test_deadline(void)
 	asked = 0;
 	set_hold(1);
 	/* one thread, 300 ms per query: the second waits behind the first */
-	f = ocsp_fetch_new_with(fake_query, NULL, 1, 300, err, sizeof(err));
+	f = ocsp_fetch_new_with(fake_query, NULL, 1, 0, 300, err, sizeof(err));
 	if (f == NULL) {
 		T_CHECK(0, "pool of 1 thread made");
 		return;
@@ -228,7 +229,7 @@ test_full_and_stop(void)
 	memset(&late, 0, sizeof(late));
 	asked = 0;
 	set_hold(1);
-	f = ocsp_fetch_new_with(fake_query, NULL, 1, 30000, err, sizeof(err));
+	f = ocsp_fetch_new_with(fake_query, NULL, 1, 0, 30000, err, sizeof(err));
 	if (f == NULL) {
 		T_CHECK(0, "pool made");
 		return;
@@ -268,26 +269,58 @@ test_full_and_stop(void)
 }
 
 static void
+test_inline(void)
+{
+	struct ocsp_fetch *f;
+	struct ocsp_fetch_stats st;
+	char err[128];
+	int a, b, c, d;
+
+	if ((f = ocsp_fetch_new_with(fake_query, NULL, 1, 2, 1000, err,
+	    sizeof(err))) == NULL) {
+		T_CHECK(0, "pool with 2 inline slots made");
+		return;
+	}
+	a = ocsp_fetch_inline_begin(f);
+	b = ocsp_fetch_inline_begin(f);
+	c = ocsp_fetch_inline_begin(f);
+	T_CHECK(a == 1 && b == 1 && c == 0,
+	    "2 inline slots: two callers ask themselves, the third submits");
+	ocsp_fetch_inline_end(f);
+	d = ocsp_fetch_inline_begin(f);
+	T_CHECK(d == 1, "a slot given back is taken again");
+	ocsp_fetch_inline_end(f);
+	ocsp_fetch_inline_end(f);
+	ocsp_fetch_stop(f);
+	T_CHECK(ocsp_fetch_inline_begin(f) == 0, "stopped: no inline slot");
+	ocsp_fetch_get_stats(f, &st);
+	T_CHECK(st.inline_asked == 3 && st.queries == 0,
+	    "stats: 3 inline, none by the pool");
+	ocsp_fetch_free(f);
+}
+
+static void
 test_bad_arguments(void)
 {
 	struct ocsp_fetch *f;
 	struct got g;
 	char err[128];
 
-	T_CHECK(ocsp_fetch_new_with(fake_query, NULL, 0, 1000, err,
-	    sizeof(err)) == NULL && ocsp_fetch_new_with(NULL, NULL, 1, 1000,
+	T_CHECK(ocsp_fetch_new_with(fake_query, NULL, 0, 0, 1000, err,
+	    sizeof(err)) == NULL && ocsp_fetch_new_with(NULL, NULL, 1, 0, 1000,
 	    err, sizeof(err)) == NULL && ocsp_fetch_new_with(fake_query, NULL,
-	    OCSP_FETCH_THREADS_MAX + 1, 1000, err, sizeof(err)) == NULL,
-	    "bad thread counts and no query: refused");
-	if ((f = ocsp_fetch_new_with(fake_query, NULL, 1, 1000, err,
+	    1, -1, 1000, err, sizeof(err)) == NULL &&
+	    ocsp_fetch_new_with(fake_query, NULL, OCSP_FETCH_THREADS_MAX + 1,
+	    0, 1000, err, sizeof(err)) == NULL,
+	    "bad thread counts, inline slots and no query: refused");
+	if ((f = ocsp_fetch_new_with(fake_query, NULL, 1, 0, 1000, err,
 	    sizeof(err))) == NULL)
 		return;
 	memset(&g, 0, sizeof(g));
-	T_CHECK(ocsp_fetch_submit(f, (const uint8_t *)"x", 0, sha(1), 1,
-	    on_done, &g) == -1 && ocsp_fetch_submit(f, (const uint8_t *)"x", 1,
-	    "abc", 1, on_done, &g) == -1 && ocsp_fetch_submit(f,
-	    (const uint8_t *)"x", 1, sha(1), 1, NULL, &g) == -1,
-	    "empty certificate, short hash, no callback: refused");
+	T_CHECK(ocsp_fetch_submit(f, NULL, sha(1), 1, on_done, &g) == -1 &&
+	    ocsp_fetch_submit(f, "x", "abc", 1, on_done, &g) == -1 &&
+	    ocsp_fetch_submit(f, "x", sha(1), 1, NULL, &g) == -1,
+	    "no certificate, short hash, no callback: refused");
 	ocsp_fetch_free(f);
 	T_CHECK(g.calls == 0, "... and never answered");
 }
@@ -298,6 +331,7 @@ main(void)
 	test_answer_and_sharing();
 	test_deadline();
 	test_full_and_stop();
+	test_inline();
 	test_bad_arguments();
 	return t_done();
 }
