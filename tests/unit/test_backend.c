@@ -834,6 +834,27 @@ status_once(struct backend *b)
 	return o.done && o.err.kind == BACKEND_OK;
 }
 
+/* One issuance of an inkan for the session the double knows, with key;
+ * its outcome in o. */
+static void
+issue_now(struct backend *b, const char *key)
+{
+	reset();
+	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
+	    key, issue_cb, NULL);
+	run_until(&o.done);
+}
+
+/* One "printed" result for the issuance the double knows; outcome in o. */
+static void
+result_now(struct backend *b)
+{
+	reset();
+	backend_result(b, "fedcba9876543210fedcba9876543210", BACKEND_PRINTED,
+	    1, result_cb, NULL);
+	run_until(&o.done);
+}
+
 /* Answer the next request with a canned body; expect a protocol error. */
 static int
 canned(struct backend *b, struct server *s, enum ep which, int code,
@@ -1292,49 +1313,34 @@ main(void)
 	backend_idempotency_key(key, sizeof(key));
 	n0 = s->count[P_ISSUE];
 	s->drop[P_ISSUE] = 1;
-	reset();
-	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
-	    key, issue_cb, NULL);
-	run_until(&o.done);
+	issue_now(b, key);
 	T_CHECK(o.err.kind == BACKEND_OK && s->count[P_ISSUE] == n0 + 2 &&
 	    !o.issue.created, "issuance retried with the same key: the "
 	    "same issuance (200)");
 
 	n0 = s->count[P_ISSUE];
 	s->drop[P_ISSUE] = 5;
-	reset();
-	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
-	    key, issue_cb, NULL);
-	run_until(&o.done);
+	issue_now(b, key);
 	T_CHECK(o.err.kind == BACKEND_E_IO && o.err.maybe_processed &&
 	    s->count[P_ISSUE] == n0 + 3, "issuance: at most 3 attempts");
 	s->drop[P_ISSUE] = 0;
 
 	n0 = s->count[P_RESULT];
 	s->drop[P_RESULT] = 1;
-	reset();
-	backend_result(b, "fedcba9876543210fedcba9876543210", BACKEND_PRINTED,
-	    1, result_cb, NULL);
-	run_until(&o.done);
+	result_now(b);
 	T_CHECK(o.err.kind == BACKEND_OK && s->count[P_RESULT] == n0 + 2,
 	    "result retried after a drop");
 
 	/* 503: an idempotent request goes again, the others get it */
 	n0 = s->count[P_ISSUE];
 	s->busy[P_ISSUE] = 1;
-	reset();
-	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
-	    key, issue_cb, NULL);
-	run_until(&o.done);
+	issue_now(b, key);
 	T_CHECK(o.err.kind == BACKEND_OK && o.calls == 1 &&
 	    s->count[P_ISSUE] == n0 + 2 && s->busy[P_ISSUE] == 0,
 	    "issuance answered 503 busy once: sent again, then issued");
 	n0 = s->count[P_ISSUE];
 	s->busy[P_ISSUE] = 5;
-	reset();
-	backend_issue(b, "0123456789abcdef0123456789abcdef", "inkan", "{}", 1,
-	    key, issue_cb, NULL);
-	run_until(&o.done);
+	issue_now(b, key);
 	T_CHECK(o.err.kind == BACKEND_E_SERVER && o.err.http_status == 503 &&
 	    strcmp(o.err.code, "busy") == 0 && o.calls == 1 &&
 	    s->count[P_ISSUE] == n0 + 3,
@@ -1342,10 +1348,7 @@ main(void)
 	s->busy[P_ISSUE] = 0;
 	n0 = s->count[P_RESULT];
 	s->busy[P_RESULT] = 2;
-	reset();
-	backend_result(b, "fedcba9876543210fedcba9876543210", BACKEND_PRINTED,
-	    1, result_cb, NULL);
-	run_until(&o.done);
+	result_now(b);
 	T_CHECK(o.err.kind == BACKEND_OK && s->count[P_RESULT] == n0 + 3,
 	    "result answered 503 twice: recorded at the third attempt");
 	n0 = s->count[P_SESSIONS];
