@@ -562,11 +562,6 @@ valid_at(X509 *x, time_t now)
 	    now <= na;
 }
 
-/*
- * The root that issued x: name and AKI/SKI must match (X509_check_issued
- * also wants keyCertSign when the root has a keyUsage) and the root's key
- * must verify the signature.  Among several, one valid at now wins.
- */
 static int
 rsa_sha256_verify(EVP_PKEY *key, const uint8_t *msg, size_t msglen,
     const uint8_t *sig, size_t siglen)
@@ -600,6 +595,14 @@ root_signed(X509 *root, const struct jpki_cert *c)
 	    c->sig, c->siglen) == 1;
 }
 
+/*
+ * The root that issued c: name and AKI/SKI must match (X509_check_issued
+ * also wants keyCertSign when the root has a keyUsage) and the root's key
+ * must verify the signature.  Among several, one valid at now wins.
+ * Only after check_profile: on a certificate fresh from jpki_cert_parse
+ * (decoded in parse_libctx, extensions not yet looked at) it was seen to
+ * find no root for a valid card; check_parsed keeps the order.
+ */
 static const struct jpki_root *
 find_root(const struct jpki_trust *t, const struct jpki_cert *c, time_t now)
 {
