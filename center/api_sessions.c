@@ -301,20 +301,32 @@ api_session_create(struct api_worker *w, struct api_job *j)
 	(void)snprintf(j->note, sizeof(j->note), "session %s", s.id);
 }
 
-/* A refused answer on its way through the writer. */
-struct burn_write {
+/*
+ * An answer to a challenge on its way through the writer: its claim, and
+ * what the answer needs (an accepted one; a refused one, burn, has its
+ * reply made already and uses only w, j, s and claim).
+ */
+struct auth_write {
 	struct api_worker	*w;
 	struct api_job		*j;
 	struct session		 s;
 	struct claim		 claim;
+	char			 serial[JPKI_VERIFY_SERIAL_MAX];
+	char			 sha256[JPKI_VERIFY_SHA256_HEX];
+	char			 display[STORE_FULLNAME_MAX * 2];
+	char			 ref[16];
+	time_t			 not_after;
+	time_t			 now;
+	int			 cached;
+	json_t			*docs;		/* the menu, ours */
 };
 
 static int
-op_burn(struct store *st, void *arg)
+op_auth_claim(struct store *st, void *arg)
 {
-	struct burn_write *bw = arg;
+	struct auth_write *aw = arg;
 
-	return op_session_claim(st, &bw->claim);
+	return op_session_claim(st, &aw->claim);
 }
 
 static void
@@ -330,7 +342,7 @@ burn_log(const struct api_worker *w, const char *sid, int rc,
 static void
 burn_written(void *arg, int rc, const char *why)
 {
-	struct burn_write *bw = arg;
+	struct auth_write *bw = arg;
 
 	burn_log(bw->w, bw->s.id, rc, why);
 	api_job_done(bw->w, bw->j);
@@ -347,7 +359,7 @@ static int
 burn(struct api_worker *w, struct api_job *j, const struct session *s,
     time_t now)
 {
-	struct burn_write *bw;
+	struct auth_write *bw;
 	struct claim c;
 	char why[256];
 	int rc;
@@ -358,8 +370,8 @@ burn(struct api_worker *w, struct api_job *j, const struct session *s,
 		bw->s = *s;
 		bw->claim.s = &bw->s;
 		bw->claim.now = now;
-		if (writer_submit(w->c->writer, op_burn, bw, burn_written) ==
-		    0)
+		if (writer_submit(w->c->writer, op_auth_claim, bw,
+		    burn_written) == 0)
 			return 1;	/* j may be answered and gone already */
 		free(bw);
 	}
@@ -624,30 +636,6 @@ card_ref(const char *serial, char *out, size_t len)
 		    md[1], md[2], md[3], md[4], md[5]);
 	else
 		(void)snprintf(out, len, "?");
-}
-
-/* An authentication on its way through the writer: what its answer needs. */
-struct auth_write {
-	struct api_worker	*w;
-	struct api_job		*j;
-	struct session		 s;
-	struct claim		 claim;
-	char			 serial[JPKI_VERIFY_SERIAL_MAX];
-	char			 sha256[JPKI_VERIFY_SHA256_HEX];
-	char			 display[STORE_FULLNAME_MAX * 2];
-	char			 ref[16];
-	time_t			 not_after;
-	time_t			 now;
-	int			 cached;
-	json_t			*docs;		/* the menu, ours */
-};
-
-static int
-op_auth_claim(struct store *st, void *arg)
-{
-	struct auth_write *aw = arg;
-
-	return op_session_claim(st, &aw->claim);
 }
 
 /* The writer's answer (in the thread that ran the batch). */
