@@ -402,36 +402,36 @@ reply_verdict(struct api_job *j, enum jpki_verdict v)
 	    jpki_verdict_message(v), jpki_verdict_message_ja(v));
 }
 
+/* A fresh OCSP verdict from the cache: looked up once per authentication. */
+struct cached_rev {
+	int			 hit;
+	enum jpki_verdict	 v;
+	time_t			 revoked_at;
+};
+
 /*
- * Revocation, through the cache when it holds a fresh OCSP answer, else
- * with the answer the fetch threads got (a, when not NULL); the caller
- * has checked the certificate itself (profile, root, validity).  With
- * neither (no responder configured, or no memory to wait) the check is
- * made here.
+ * Revocation of the certificate the caller has checked (profile, root,
+ * validity: info): the cached verdict when cr has one, else with the
+ * answer the fetch threads got (a, when not NULL), else asked here (no
+ * fetch pool, a free inline slot, or no memory to wait).
  */
 static enum jpki_verdict
 check_revocation(struct api_worker *w, const struct jpki_cert *cert,
-    time_t now, const struct jpki_ocsp_answer *a, struct jpki_cert_info *info,
-    int *cached)
+    time_t now, const struct jpki_ocsp_answer *a, const struct cached_rev *cr,
+    struct jpki_cert_info *info, int *cached)
 {
-	enum jpki_verdict v, cv;
-	time_t revoked_at;
+	enum jpki_verdict v;
 	char err[256];
 
 	*cached = 0;
-	if (ocsp_cache_get(w->c->ocsp_cache, info->sha256, now, &cv,
-	    &revoked_at)) {
+	if (cr != NULL && cr->hit) {
 		*cached = 1;
 		info->revocation = JPKI_REV_OCSP;
-		info->revoked_at = revoked_at;
-		return cv;
+		info->revoked_at = cr->revoked_at;
+		return cr->v;
 	}
-	if (a != NULL)
-		v = jpki_verify_parsed_ocsp(w->c->trust, cert, now, a, info,
-		    err, sizeof(err));
-	else
-		v = jpki_verify_parsed(w->c->trust, cert, now, info, err,
-		    sizeof(err));
+	v = jpki_revocation_parsed(w->c->trust, cert, now, a, info, err,
+	    sizeof(err));
 	if (v != JPKI_OK)
 		log_info("worker %d: certificate %.12s: %s: %s", w->index,
 		    info->sha256, jpki_verdict_code(v), err);
@@ -465,6 +465,16 @@ api_auth_park_free(struct auth_park *p)
 	free(p);
 }
 
+/* The fetch pool's query (ocsp_fetch.h): subject is a struct auth_park. */
+void
+api_auth_ocsp_query(void *trust, const void *subject, time_t now,
+    int timeout_ms, struct jpki_ocsp_answer *a)
+{
+	const struct auth_park *p = subject;
+
+	jpki_ocsp_fetch(trust, p->cert, &p->info, now, timeout_ms, a);
+}
+
 /* From a fetch thread: the answer, and a worker finishes the job. */
 static void
 auth_ocsp_done(void *arg, const struct jpki_ocsp_answer *a)
@@ -476,10 +486,10 @@ auth_ocsp_done(void *arg, const struct jpki_ocsp_answer *a)
 }
 
 /*
- * Hand the OCSP query to the fetch threads when it must be asked: 1 when
- * it was (j comes back to a worker with the answer, and *cert is the
- * park's now), 0 when the authentication goes on here: a fresh cached
- * answer, no responder, a slot to ask the responder from this worker
+ * Hand the OCSP query to the fetch threads (the cache has no answer): 1
+ * when it was (j comes back to a worker with the answer, and *cert is the
+ * park's now), 0 when the authentication goes on here: no responder, a
+ * slot to ask the responder from this worker
  * (*slot set: ocsp_fetch_inline_end after), or *ap set to "unavailable"
  * when the pool cannot take the query (full or stopping: the CRL
  * decides).
@@ -491,13 +501,10 @@ auth_park(struct api_worker *w, struct api_job *j, const struct session *s,
     int *slot)
 {
 	struct auth_park *p;
-	enum jpki_verdict cv;
-	time_t revoked_at;
 
 	*ap = NULL;
 	*slot = 0;
-	if (w->c->ocsp_fetch == NULL || ocsp_cache_get(w->c->ocsp_cache,
-	    info->sha256, now, &cv, &revoked_at))
+	if (w->c->ocsp_fetch == NULL)
 		return 0;
 	if (ocsp_fetch_inline_begin(w->c->ocsp_fetch)) {
 		*slot = 1;
@@ -512,7 +519,7 @@ auth_park(struct api_worker *w, struct api_job *j, const struct session *s,
 	p->info = *info;
 	p->now = now;
 	j->park = p;
-	if (ocsp_fetch_submit(w->c->ocsp_fetch, p->cert, info->sha256, now,
+	if (ocsp_fetch_submit(w->c->ocsp_fetch, p, info->sha256, now,
 	    auth_ocsp_done, p) == 0) {
 		*cert = NULL;	/* the park's, freed with j */
 		return 1;	/* j may be back and gone already */
@@ -697,7 +704,7 @@ auth_written(void *arg, int rc, const char *why)
 static int
 auth_finish(struct api_worker *w, struct api_job *j, const struct session *s,
     const struct jpki_cert *cert, struct jpki_cert_info *info, time_t now,
-    const struct jpki_ocsp_answer *a)
+    const struct jpki_ocsp_answer *a, const struct cached_rev *cr)
 {
 	struct auth_write *aw;
 	struct card_cert cc;
@@ -709,7 +716,7 @@ auth_finish(struct api_worker *w, struct api_job *j, const struct session *s,
 	int rc, cached = 0, navail, handed = 0;
 
 	memset(&rec, 0, sizeof(rec));
-	if ((v = check_revocation(w, cert, now, a, info, &cached)) !=
+	if ((v = check_revocation(w, cert, now, a, cr, info, &cached)) !=
 	    JPKI_OK) {
 		reply_verdict(j, v);
 		return burn(w, j, s, now);
@@ -801,6 +808,7 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	struct jpki_cert *cert = NULL;
 	struct jpki_ocsp_answer unavailable;
 	const struct jpki_ocsp_answer *a = NULL;
+	struct cached_rev cr;
 	struct auth_park *p;
 	enum jpki_verdict v;
 	json_t *body = NULL;
@@ -809,12 +817,12 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 	size_t derlen, siglen;
 	time_t now = time(NULL);
 	char err[256];
-	int rc, handed = 0, slot;
+	int rc, handed = 0, slot = 0;
 
 	/* back with its OCSP answer: the second part, as when it came */
 	if ((p = j->park) != NULL)
 		return auth_finish(w, j, &p->s, p->cert, &p->info, p->now,
-		    &p->answer);
+		    &p->answer, NULL);
 
 	if ((body = api_body_object(j, allowed)) == NULL)
 		return 0;
@@ -888,11 +896,13 @@ api_session_auth(struct api_worker *w, struct api_job *j)
 		handed = burn(w, j, &s, now);
 		goto done;
 	}
-	if (auth_park(w, j, &s, &cert, &info, now, &unavailable, &a,
-	    &slot) == 1)
+	cr.hit = ocsp_cache_get(w->c->ocsp_cache, info.sha256, now, &cr.v,
+	    &cr.revoked_at);
+	if (!cr.hit && auth_park(w, j, &s, &cert, &info, now, &unavailable,
+	    &a, &slot) == 1)
 		handed = 1;
 	else {
-		handed = auth_finish(w, j, &s, cert, &info, now, a);
+		handed = auth_finish(w, j, &s, cert, &info, now, a, &cr);
 		if (slot)
 			ocsp_fetch_inline_end(w->c->ocsp_fetch);
 	}

@@ -748,7 +748,8 @@ serve(struct center *ctr, SSL_CTX *ssl, int fd)
 		fatalx("cannot make the OCSP cache");
 	/* the workers never wait for the responder (ocsp_fetch.h) */
 	if (jpki_trust_has_ocsp(ctr->trust) && (ctr->ocsp_fetch =
-	    ocsp_fetch_new(ctr->trust, ctr->cfg->ocsp_threads,
+	    ocsp_fetch_new(api_auth_ocsp_query, ctr->trust,
+	    ctr->cfg->ocsp_threads,
 	    ocsp_inline_max(ctr->cfg->threads),
 	    ctr->cfg->ocsp_timeout_ms, err, sizeof(err))) == NULL)
 		fatalx("%s", err);

@@ -258,5 +258,8 @@ void	api_job_done(struct api_worker *, struct api_job *);
 void	api_job_requeue(struct api_worker *, struct api_job *);
 /* What job_free frees of an authentication parked for OCSP. */
 void	api_auth_park_free(struct auth_park *);
+/* The OCSP fetch pool's query (ocsp_fetch.h); trust: the center's. */
+void	api_auth_ocsp_query(void *trust, const void *subject, time_t now,
+	    int timeout_ms, struct jpki_ocsp_answer *);
 
 #endif

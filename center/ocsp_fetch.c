@@ -144,16 +144,8 @@ fetch_main(void *arg)
 	return NULL;
 }
 
-/* The default query: ask through the trust. */
-static void
-query_trust(void *ctx, const void *subject, time_t now, int timeout_ms,
-    struct jpki_ocsp_answer *a)
-{
-	jpki_ocsp_fetch(ctx, subject, now, timeout_ms, a);
-}
-
 struct ocsp_fetch *
-ocsp_fetch_new_with(ocsp_fetch_query_fn query, void *ctx, int nthreads,
+ocsp_fetch_new(ocsp_fetch_query_fn query, void *ctx, int nthreads,
     int inline_max, int timeout_ms, char *err, size_t errlen)
 {
 	struct ocsp_fetch *f;
@@ -202,14 +194,6 @@ ocsp_fetch_new_with(ocsp_fetch_query_fn query, void *ctx, int nthreads,
 		return NULL;
 	}
 	return f;
-}
-
-struct ocsp_fetch *
-ocsp_fetch_new(struct jpki_trust *trust, int nthreads, int inline_max,
-    int timeout_ms, char *err, size_t errlen)
-{
-	return ocsp_fetch_new_with(query_trust, trust, nthreads, inline_max,
-	    timeout_ms, err, errlen);
 }
 
 int

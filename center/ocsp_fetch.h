@@ -34,17 +34,17 @@ struct ocsp_fetch;
 
 typedef void	(*ocsp_fetch_done_cb)(void *arg,
 		    const struct jpki_ocsp_answer *);
-/* The query itself about subject: jpki_ocsp_fetch on a parsed
- * certificate (the tests give their own). */
+/*
+ * The query itself about subject, run by a fetch thread: the center's
+ * calls jpki_ocsp_fetch for its parked authentication (the tests give
+ * their own).  It must give up by timeout_ms.
+ */
 typedef void	(*ocsp_fetch_query_fn)(void *ctx, const void *subject,
 		    time_t now, int timeout_ms, struct jpki_ocsp_answer *);
 
-/* nthreads fetch threads asking through trust; timeout_ms per query;
+/* nthreads fetch threads making query(ctx, ...); timeout_ms per query;
  * inline_max callers may ask themselves at once (ocsp_fetch_inline). */
-struct ocsp_fetch *ocsp_fetch_new(struct jpki_trust *trust, int nthreads,
-	    int inline_max, int timeout_ms, char *err, size_t errlen);
-/* The same with another query function (tests). */
-struct ocsp_fetch *ocsp_fetch_new_with(ocsp_fetch_query_fn, void *ctx,
+struct ocsp_fetch *ocsp_fetch_new(ocsp_fetch_query_fn, void *ctx,
 	    int nthreads, int inline_max, int timeout_ms, char *err,
 	    size_t errlen);
 
@@ -59,9 +59,9 @@ int	 ocsp_fetch_inline_begin(struct ocsp_fetch *);
 void	 ocsp_fetch_inline_end(struct ocsp_fetch *);
 
 /*
- * Ask about subject (a struct jpki_cert for ocsp_fetch_new's pool), the
- * certificate whose SHA-256 is sha256 (hex), as at now.  subject is read
- * by a fetch thread, so it must stay unchanged until done is called.
+ * Ask about subject (what the query function takes), the certificate
+ * whose SHA-256 is sha256 (hex), as at now.  subject is read by a fetch
+ * thread, so it must stay unchanged until done is called.
  * 0: done will be called.  -1: the queue is full or the pool is
  * stopping; done will not be called.
  */

@@ -1120,8 +1120,7 @@ check_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
 
 static enum jpki_verdict
 verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
-    int revocation, const struct jpki_ocsp_answer *pre,
-    struct jpki_cert_info *outp, char *err, size_t errlen)
+    int revocation, struct jpki_cert_info *outp, char *err, size_t errlen)
 {
 	struct jpki_cert_info tmp;
 	struct jpki_cert_info *out = outp != NULL ? outp : &tmp;
@@ -1130,10 +1129,38 @@ verify_parsed(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
 
 	v = check_parsed(t, c, now, out, &root, err, errlen);
 	if (v == JPKI_OK && revocation)
-		v = check_revocation(t, root->cert, c->x, now, pre, out, err,
+		v = check_revocation(t, root->cert, c->x, now, NULL, out, err,
 		    errlen);
 	ERR_clear_error();
 	return v;
+}
+
+/*
+ * The root that check_parsed found for c, as info (its output) names it:
+ * by the root's SHA-256, still the issuer of c by name and key id, and
+ * both valid at now.  The signature is not checked again.  NULL when info
+ * is not a successful check of c with this trust at now.
+ */
+static const struct jpki_root *
+checked_root(const struct jpki_trust *t, const struct jpki_cert *c,
+    const struct jpki_cert_info *info, time_t now, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (t != NULL && c != NULL && info != NULL &&
+	    strcmp(info->sha256, c->sha256) == 0 &&
+	    info->not_before <= now && now <= info->not_after)
+		for (i = 0; i < t->nroots; i++)
+			if (strcmp(t->roots[i].sha256, info->root_sha256) ==
+			    0 && X509_check_issued(t->roots[i].cert, c->x) ==
+			    X509_V_OK && valid_at(t->roots[i].cert, now)) {
+				ERR_clear_error();
+				return &t->roots[i];
+			}
+	ERR_clear_error();
+	vu_err(err, errlen, "the certificate was not checked with these "
+	    "roots (jpki_check_parsed)");
+	return NULL;
 }
 
 static enum jpki_verdict
@@ -1153,7 +1180,7 @@ verify(struct jpki_trust *t, const uint8_t *der, size_t len, time_t now,
 	}
 	if ((v = jpki_cert_parse(der, len, &c, err, errlen)) != JPKI_OK)
 		return v;
-	v = verify_parsed(t, c, now, revocation, NULL, outp, err, errlen);
+	v = verify_parsed(t, c, now, revocation, outp, err, errlen);
 	jpki_cert_free(c);
 	return v;
 }
@@ -1173,29 +1200,30 @@ jpki_check_cert(struct jpki_trust *t, const uint8_t *der, size_t len,
 }
 
 enum jpki_verdict
-jpki_verify_parsed(struct jpki_trust *t, const struct jpki_cert *c,
-    time_t now, struct jpki_cert_info *out, char *err, size_t errlen)
-{
-	return verify_parsed(t, c, now, 1, NULL, out, err, errlen);
-}
-
-enum jpki_verdict
 jpki_check_parsed(struct jpki_trust *t, const struct jpki_cert *c,
     time_t now, struct jpki_cert_info *out, char *err, size_t errlen)
 {
-	return verify_parsed(t, c, now, 0, NULL, out, err, errlen);
+	return verify_parsed(t, c, now, 0, out, err, errlen);
 }
 
 enum jpki_verdict
-jpki_verify_parsed_ocsp(struct jpki_trust *t, const struct jpki_cert *c,
-    time_t now, const struct jpki_ocsp_answer *a, struct jpki_cert_info *out,
+jpki_revocation_parsed(struct jpki_trust *t, const struct jpki_cert *c,
+    time_t now, const struct jpki_ocsp_answer *a, struct jpki_cert_info *info,
     char *err, size_t errlen)
 {
-	if (a == NULL) {
-		vu_err(err, errlen, "no OCSP answer");
-		return JPKI_ERROR;
+	const struct jpki_root *root;
+	enum jpki_verdict v;
+
+	if (c == NULL) {
+		vu_err(err, errlen, "no certificate");
+		return JPKI_MALFORMED;
 	}
-	return verify_parsed(t, c, now, 1, a, out, err, errlen);
+	if ((root = checked_root(t, c, info, now, err, errlen)) == NULL)
+		return JPKI_ERROR;
+	vu_err(err, errlen, "ok");
+	v = check_revocation(t, root->cert, c->x, now, a, info, err, errlen);
+	ERR_clear_error();
+	return v;
 }
 
 int
@@ -1214,16 +1242,15 @@ jpki_ocsp_unavailable(struct jpki_ocsp_answer *a, const char *why)
 }
 
 void
-jpki_ocsp_fetch(struct jpki_trust *t, const struct jpki_cert *c, time_t now,
-    int timeout_ms, struct jpki_ocsp_answer *a)
+jpki_ocsp_fetch(struct jpki_trust *t, const struct jpki_cert *c,
+    const struct jpki_cert_info *info, time_t now, int timeout_ms,
+    struct jpki_ocsp_answer *a)
 {
-	struct jpki_cert_info info;
 	const struct jpki_root *root;
 	char err[sizeof(a->err)];
 
-	/* never asked about a certificate that is refused anyway */
-	if (check_parsed(t, c, now, &info, &root, err, sizeof(err)) !=
-	    JPKI_OK)
+	/* only about a certificate that passed its check */
+	if ((root = checked_root(t, c, info, now, err, sizeof(err))) == NULL)
 		jpki_ocsp_unavailable(a, err);
 	else
 		ocsp_ask(t, root->cert, c->x, now, timeout_ms, a);

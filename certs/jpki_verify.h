@@ -146,21 +146,20 @@ int	 jpki_verify_signature(const uint8_t *cert_der, size_t cert_len,
 	    size_t sig_len);
 
 /*
- * The same checks on a certificate parsed once: a caller that checks the
- * certificate, then the card's signature, then revocation (the center's
- * authentication) parses the DER once instead of three times.
+ * The same checks on a certificate parsed once, in steps: a caller that
+ * checks the certificate, then the card's signature, then revocation (the
+ * center's authentication) parses the DER once and checks the chain once.
  * jpki_cert_parse: JPKI_OK (*out set; free it with jpki_cert_free),
  * JPKI_MALFORMED (not one DER certificate of at most
- * JPKI_VERIFY_CERT_MAX bytes) or JPKI_ERROR.
+ * JPKI_VERIFY_CERT_MAX bytes) or JPKI_ERROR.  jpki_check_parsed is
+ * jpki_check_cert; its info, when JPKI_OK, is what jpki_revocation_parsed
+ * and jpki_ocsp_fetch (below) go on from.
  */
 struct jpki_cert;
 
 enum jpki_verdict jpki_cert_parse(const uint8_t *der, size_t len,
 	    struct jpki_cert **out, char *err, size_t errlen);
 void	 jpki_cert_free(struct jpki_cert *);
-enum jpki_verdict jpki_verify_parsed(struct jpki_trust *,
-	    const struct jpki_cert *, time_t now, struct jpki_cert_info *out,
-	    char *err, size_t errlen);
 enum jpki_verdict jpki_check_parsed(struct jpki_trust *,
 	    const struct jpki_cert *, time_t now, struct jpki_cert_info *out,
 	    char *err, size_t errlen);
@@ -169,14 +168,19 @@ int	 jpki_verify_signature_parsed(const struct jpki_cert *,
 	    size_t sig_len);
 
 /*
- * The OCSP query on its own, for a caller that must not block where it
- * checks (the center's workers): jpki_ocsp_fetch asks the configured
- * responder about a certificate that passed jpki_check_parsed at now,
- * blocking for at most timeout_ms (0: the configured timeout), and
- * jpki_verify_parsed_ocsp is jpki_verify_parsed with that answer in place
- * of the inline query (the CRL is still the fallback when it is
- * JPKI_OCSP_UNAVAILABLE).  jpki_trust_has_ocsp: whether a responder is
- * configured at all.
+ * Revocation, the step after jpki_check_parsed accepted c at now with
+ * info as its output: the root it found (info->root_sha256) is taken as
+ * found, not searched for and its signature checked again.  OCSP is asked
+ * now when a is NULL; otherwise a is the answer (jpki_ocsp_fetch, made
+ * off a thread that must not block), and the CRL is still the fallback
+ * when it is JPKI_OCSP_UNAVAILABLE.  info gets the revocation fields; the
+ * verdict is jpki_verify_cert's.  JPKI_ERROR when info is not a
+ * successful check of c with this trust.
+ *
+ * jpki_ocsp_fetch: the OCSP query on its own, blocking for at most
+ * timeout_ms (0: the configured timeout); "unavailable" without asking
+ * when info is not a successful check of c.  jpki_trust_has_ocsp:
+ * whether a responder is configured at all.
  */
 enum jpki_ocsp_status {
 	JPKI_OCSP_GOOD = 0,
@@ -192,14 +196,15 @@ struct jpki_ocsp_answer {
 };
 
 int	 jpki_trust_has_ocsp(const struct jpki_trust *);
+enum jpki_verdict jpki_revocation_parsed(struct jpki_trust *,
+	    const struct jpki_cert *, time_t now,
+	    const struct jpki_ocsp_answer *, struct jpki_cert_info *info,
+	    char *err, size_t errlen);
 void	 jpki_ocsp_fetch(struct jpki_trust *, const struct jpki_cert *,
-	    time_t now, int timeout_ms, struct jpki_ocsp_answer *);
+	    const struct jpki_cert_info *info, time_t now, int timeout_ms,
+	    struct jpki_ocsp_answer *);
 /* An answer for when no query could be made: unavailable, err = why. */
 void	 jpki_ocsp_unavailable(struct jpki_ocsp_answer *, const char *why);
-enum jpki_verdict jpki_verify_parsed_ocsp(struct jpki_trust *,
-	    const struct jpki_cert *, time_t now,
-	    const struct jpki_ocsp_answer *, struct jpki_cert_info *out,
-	    char *err, size_t errlen);
 
 /* The wire's error code (center/API.md): "ok", "cert_untrusted", ... */
 const char *jpki_verdict_code(enum jpki_verdict);

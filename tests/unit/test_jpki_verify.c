@@ -416,8 +416,9 @@ verify(struct jpki_trust *t, X509 *x, struct jpki_cert_info *info,
 }
 
 /*
- * The split path: jpki_ocsp_fetch asks, jpki_verify_parsed_ocsp judges
- * with that answer (the center asks off its workers).
+ * The split path, as the center goes: jpki_check_parsed, then
+ * jpki_ocsp_fetch asks and jpki_revocation_parsed judges with that answer
+ * (the center asks off its workers).
  */
 static enum jpki_verdict
 verify_split(struct jpki_trust *t, X509 *x, int timeout_ms,
@@ -432,8 +433,10 @@ verify_split(struct jpki_trust *t, X509 *x, int timeout_ms,
 	OPENSSL_free(d.p);
 	if (v != JPKI_OK)
 		return v;
-	jpki_ocsp_fetch(t, c, now, timeout_ms, a);
-	v = jpki_verify_parsed_ocsp(t, c, now, a, info, err, errlen);
+	if ((v = jpki_check_parsed(t, c, now, info, err, errlen)) == JPKI_OK) {
+		jpki_ocsp_fetch(t, c, info, now, timeout_ms, a);
+		v = jpki_revocation_parsed(t, c, now, a, info, err, errlen);
+	}
 	jpki_cert_free(c);
 	return v;
 }
@@ -1372,7 +1375,7 @@ test_ocsp(void)
 		    "400 ms, not the configured 3 s");
 		(void)kill(pid, SIGKILL);
 		(void)waitpid(pid, &st, 0);
-		T_CHECK(jpki_verify_parsed_ocsp(t, NULL, now, &a, &info, err,
+		T_CHECK(jpki_revocation_parsed(t, NULL, now, &a, &info, err,
 		    sizeof(err)) == JPKI_MALFORMED,
 		    "split: no certificate: malformed");
 	}
@@ -1427,19 +1430,52 @@ test_ocsp(void)
 		struct der d = der_of(leaf_a);
 		struct jpki_cert *c = NULL;
 
+		struct der db = der_of(leaf_b);
+		struct jpki_cert *cb = NULL;
+		struct jpki_cert_info ib, bad;
+
 		jpki_ocsp_unavailable(&a, "too many queries waiting");
 		if (jpki_cert_parse(d.p, d.len, &c, err, sizeof(err)) !=
-		    JPKI_OK)
-			die("parse leaf_a");
-		T_CHECK(jpki_verify_parsed_ocsp(t, c, now, &a, &info, err,
+		    JPKI_OK || jpki_cert_parse(db.p, db.len, &cb, err,
+		    sizeof(err)) != JPKI_OK)
+			die("parse leaf_a, leaf_b");
+		T_CHECK(jpki_check_parsed(t, c, now, &info, err, sizeof(err)) ==
+		    JPKI_OK && jpki_check_parsed(t, cb, now, &ib, err,
+		    sizeof(err)) == JPKI_OK, "split: both cards pass the check");
+		T_CHECK(jpki_revocation_parsed(t, c, now, &a, &info, err,
 		    sizeof(err)) == JPKI_REVOKED &&
 		    info.revocation == JPKI_REV_CRL,
 		    "split: an answer given as unavailable: the CRL decides");
-		T_CHECK(jpki_verify_parsed_ocsp(t, c, now, NULL, &info, err,
+		memset(&a, 0, sizeof(a));
+		T_CHECK(jpki_revocation_parsed(t, c, now, NULL, &info, err,
+		    sizeof(err)) == JPKI_REVOKED &&
+		    info.revocation == JPKI_REV_CRL && strstr(err, "CRL") !=
+		    NULL, "split: no answer given: OCSP asked now (down), "
+		    "the CRL decides");
+		/* an info that is not this card's successful check */
+		T_CHECK(jpki_revocation_parsed(t, c, now, NULL, &ib, err,
+		    sizeof(err)) == JPKI_ERROR && strstr(err,
+		    "not checked") != NULL,
+		    "split: another card's check: an error, not a verdict");
+		jpki_ocsp_fetch(t, c, &ib, now, 0, &a);
+		T_CHECK(a.status == JPKI_OCSP_UNAVAILABLE && strstr(a.err,
+		    "not checked") != NULL,
+		    "split: ... and not asked about either");
+		bad = info;
+		bad.root_sha256[0] = bad.root_sha256[0] == '0' ? '1' : '0';
+		T_CHECK(jpki_revocation_parsed(t, c, now, NULL, &bad, err,
 		    sizeof(err)) == JPKI_ERROR,
-		    "split: no answer given: an error, not a verdict");
+		    "split: a root the check did not find: an error");
+		(void)jpki_check_parsed(t, c, now, &info, err, sizeof(err));
+		T_CHECK(jpki_revocation_parsed(t, c, info.not_after + 1, NULL,
+		    &info, err, sizeof(err)) == JPKI_ERROR &&
+		    jpki_revocation_parsed(t, c, info.not_before - 1, NULL,
+		    &info, err, sizeof(err)) == JPKI_ERROR,
+		    "split: a time the check did not pass: an error");
 		jpki_cert_free(c);
+		jpki_cert_free(cb);
 		OPENSSL_free(d.p);
+		OPENSSL_free(db.p);
 	}
 	jpki_trust_free(t);
 

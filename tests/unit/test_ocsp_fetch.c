@@ -150,7 +150,7 @@ test_answer_and_sharing(void)
 	memset(g, 0, sizeof(g));
 	asked = 0;
 	set_hold(1);
-	f = ocsp_fetch_new_with(fake_query, NULL, 2, 0, 3000, err, sizeof(err));
+	f = ocsp_fetch_new(fake_query, NULL, 2, 0, 3000, err, sizeof(err));
 	T_CHECK(f != NULL, "pool of 2 threads made");
 	if (f == NULL)
 		return;
@@ -194,7 +194,7 @@ test_deadline(void)
 	asked = 0;
 	set_hold(1);
 	/* one thread, 300 ms per query: the second waits behind the first */
-	f = ocsp_fetch_new_with(fake_query, NULL, 1, 0, 300, err, sizeof(err));
+	f = ocsp_fetch_new(fake_query, NULL, 1, 0, 300, err, sizeof(err));
 	if (f == NULL) {
 		T_CHECK(0, "pool of 1 thread made");
 		return;
@@ -229,7 +229,7 @@ test_full_and_stop(void)
 	memset(&late, 0, sizeof(late));
 	asked = 0;
 	set_hold(1);
-	f = ocsp_fetch_new_with(fake_query, NULL, 1, 0, 30000, err, sizeof(err));
+	f = ocsp_fetch_new(fake_query, NULL, 1, 0, 30000, err, sizeof(err));
 	if (f == NULL) {
 		T_CHECK(0, "pool made");
 		return;
@@ -276,7 +276,7 @@ test_inline(void)
 	char err[128];
 	int a, b, c, d;
 
-	if ((f = ocsp_fetch_new_with(fake_query, NULL, 1, 2, 1000, err,
+	if ((f = ocsp_fetch_new(fake_query, NULL, 1, 2, 1000, err,
 	    sizeof(err))) == NULL) {
 		T_CHECK(0, "pool with 2 inline slots made");
 		return;
@@ -306,14 +306,14 @@ test_bad_arguments(void)
 	struct got g;
 	char err[128];
 
-	T_CHECK(ocsp_fetch_new_with(fake_query, NULL, 0, 0, 1000, err,
-	    sizeof(err)) == NULL && ocsp_fetch_new_with(NULL, NULL, 1, 0, 1000,
-	    err, sizeof(err)) == NULL && ocsp_fetch_new_with(fake_query, NULL,
+	T_CHECK(ocsp_fetch_new(fake_query, NULL, 0, 0, 1000, err,
+	    sizeof(err)) == NULL && ocsp_fetch_new(NULL, NULL, 1, 0, 1000,
+	    err, sizeof(err)) == NULL && ocsp_fetch_new(fake_query, NULL,
 	    1, -1, 1000, err, sizeof(err)) == NULL &&
-	    ocsp_fetch_new_with(fake_query, NULL, OCSP_FETCH_THREADS_MAX + 1,
+	    ocsp_fetch_new(fake_query, NULL, OCSP_FETCH_THREADS_MAX + 1,
 	    0, 1000, err, sizeof(err)) == NULL,
 	    "bad thread counts, inline slots and no query: refused");
-	if ((f = ocsp_fetch_new_with(fake_query, NULL, 1, 0, 1000, err,
+	if ((f = ocsp_fetch_new(fake_query, NULL, 1, 0, 1000, err,
 	    sizeof(err))) == NULL)
 		return;
 	memset(&g, 0, sizeof(g));
