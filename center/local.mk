@@ -32,6 +32,15 @@ tests_unit_test_eligibility_SOURCES = tests/unit/test_eligibility.c
 tests_unit_test_eligibility_CPPFLAGS = $(CENTER_TEST_CPPFLAGS)
 tests_unit_test_eligibility_LDADD = $(CENTER_LDADD)
 
+# The per-process cache of OCSP answers.
+UNIT_TESTS += tests/unit/test_ocsp_cache
+tests_unit_test_ocsp_cache_SOURCES = tests/unit/test_ocsp_cache.c \
+	center/ocsp_cache.c center/ocsp_cache.h
+tests_unit_test_ocsp_cache_CPPFLAGS = $(CENTER_TEST_CPPFLAGS) \
+	-I$(top_srcdir)/certs
+tests_unit_test_ocsp_cache_CFLAGS = $(AM_CFLAGS) -pthread
+tests_unit_test_ocsp_cache_LDADD = -lpthread
+
 # The pool that asks OCSP off the workers.
 UNIT_TESTS += tests/unit/test_ocsp_fetch
 tests_unit_test_ocsp_fetch_SOURCES = tests/unit/test_ocsp_fetch.c \

@@ -46,35 +46,49 @@ ocsp_cache_free(struct ocsp_cache *c)
 	free(c);
 }
 
-/* The key is a SHA-256 already: its first bytes spread well enough. */
-static size_t
-slot_of(const char *sha256)
+/* The key is a SHA-256 already: its first 8 hex digits pick the set. */
+static struct ocsp_slot *
+set_of(struct ocsp_cache *c, const char *sha256)
 {
-	size_t h = 0, i;
+	unsigned long h = 0;
+	size_t i;
 
-	for (i = 0; i < 8 && sha256[i] != '\0'; i++)
-		h = h * 31 + (unsigned char)sha256[i];
-	return h % OCSP_CACHE_SLOTS;
+	for (i = 0; i < 8; i++) {
+		char x = sha256[i];
+
+		h = h << 4 | (unsigned long)(x >= 'a' ? x - 'a' + 10 :
+		    x >= 'A' ? x - 'A' + 10 : x - '0');
+	}
+	return &c->slots[(h % (OCSP_CACHE_SLOTS / OCSP_CACHE_WAYS)) *
+	    OCSP_CACHE_WAYS];
+}
+
+static int
+fresh(const struct ocsp_cache *c, const struct ocsp_slot *s, time_t now)
+{
+	return s->sha256[0] != '\0' && now >= s->at && now - s->at <
+	    c->max_age;
 }
 
 int
 ocsp_cache_get(struct ocsp_cache *c, const char *sha256, time_t now,
     enum jpki_verdict *verdict, time_t *revoked_at)
 {
-	struct ocsp_slot *s;
-	int hit = 0;
+	struct ocsp_slot *set;
+	int hit = 0, i;
 
 	if (c == NULL || strlen(sha256) != JPKI_VERIFY_SHA256_HEX - 1)
 		return 0;
-	s = &c->slots[slot_of(sha256)];
+	set = set_of(c, sha256);
 	if (pthread_mutex_lock(&c->mu) != 0)
 		return 0;
-	if (strcmp(s->sha256, sha256) == 0 && now >= s->at &&
-	    now - s->at < c->max_age) {
-		*verdict = s->verdict;
-		*revoked_at = s->revoked_at;
-		hit = 1;
-	}
+	for (i = 0; i < OCSP_CACHE_WAYS && !hit; i++)
+		if (strcmp(set[i].sha256, sha256) == 0 && fresh(c, &set[i],
+		    now)) {
+			*verdict = set[i].verdict;
+			*revoked_at = set[i].revoked_at;
+			hit = 1;
+		}
 	(void)pthread_mutex_unlock(&c->mu);
 	return hit;
 }
@@ -83,14 +97,26 @@ void
 ocsp_cache_put(struct ocsp_cache *c, const char *sha256, time_t now,
     enum jpki_verdict verdict, time_t revoked_at)
 {
-	struct ocsp_slot *s;
+	struct ocsp_slot *set, *s = NULL;
+	int i;
 
 	if (c == NULL || (verdict != JPKI_OK && verdict != JPKI_REVOKED) ||
 	    strlen(sha256) != JPKI_VERIFY_SHA256_HEX - 1)
 		return;
-	s = &c->slots[slot_of(sha256)];
+	set = set_of(c, sha256);
 	if (pthread_mutex_lock(&c->mu) != 0)
 		return;
+	/* its own entry, else one unused or stale, else the oldest */
+	for (i = 0; i < OCSP_CACHE_WAYS && s == NULL; i++)
+		if (strcmp(set[i].sha256, sha256) == 0)
+			s = &set[i];
+	for (i = 0; i < OCSP_CACHE_WAYS && s == NULL; i++)
+		if (!fresh(c, &set[i], now))
+			s = &set[i];
+	if (s == NULL)
+		for (s = &set[0], i = 1; i < OCSP_CACHE_WAYS; i++)
+			if (set[i].at < s->at)
+				s = &set[i];
 	memcpy(s->sha256, sha256, JPKI_VERIFY_SHA256_HEX);
 	s->at = now;
 	s->verdict = verdict;
