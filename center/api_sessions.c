@@ -489,10 +489,9 @@ auth_ocsp_done(void *arg, const struct jpki_ocsp_answer *a)
  * Hand the OCSP query to the fetch threads (the cache has no answer): 1
  * when it was (j comes back to a worker with the answer, and *cert is the
  * park's now), 0 when the authentication goes on here: no responder, a
- * slot to ask the responder from this worker
- * (*slot set: ocsp_fetch_inline_end after), or *ap set to "unavailable"
- * when the pool cannot take the query (full or stopping: the CRL
- * decides).
+ * slot to ask the responder from this worker (*slot set:
+ * ocsp_fetch_inline_end after), or *ap set to "unavailable" when the pool
+ * cannot take the query (full or stopping: the CRL decides).
  */
 static int
 auth_park(struct api_worker *w, struct api_job *j, const struct session *s,
